@@ -1,0 +1,1 @@
+"""Physical constants, kinematics on arrays and hadronic inputs."""
