@@ -75,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     pm.add_argument("--plot", type=Path, help="draw branching fractions against mass to FILE.png")
     for name in _coupling_option_names():
         pm.add_argument(
-            f"--{name.replace('_', '-')}", dest=f"coupling_{name}", default=None,
+            f"--{name.replace('_', '-')}",
+            dest=f"coupling_{name}",
+            default=None,
             help=f"coupling {name} (value, list or grid)",
         )
     _add_common(pm)
@@ -128,8 +130,11 @@ def _cmd_model(args: argparse.Namespace) -> int:
     if args.mass is None:
         raise ValueError("--mass is required (e.g. --mass 0.5,1,2 or --mass 0.1:8:50)")
     masses = parse_values(args.mass, "--mass")
-    given = {k[len("coupling_"):]: v for k, v in vars(args).items()
-             if k.startswith("coupling_") and v is not None}
+    given = {
+        k[len("coupling_") :]: v
+        for k, v in vars(args).items()
+        if k.startswith("coupling_") and v is not None
+    }
     unknown = sorted(set(given) - set(model.coupling_names))
     if unknown:
         raise ValueError(

@@ -158,7 +158,9 @@ COLLIDERS: dict[str, Collider] = {c.name: c for c in (BELLE2, BELLE, BABAR)}
 def get_collider(name: str) -> Collider:
     """Collider by name (``belle2``, ``belle``, ``babar``)."""
     key = name.lower().replace(" ", "").replace("-", "").replace("_", "")
-    key = {"belleii": "belle2", "superkekb": "belle2", "kekb": "belle", "pepii": "babar"}.get(key, key)
+    key = {"belleii": "belle2", "superkekb": "belle2", "kekb": "belle", "pepii": "babar"}.get(
+        key, key
+    )
     if key not in COLLIDERS:
         raise ValueError(f"unknown collider '{name}'; valid: {list(COLLIDERS)}")
     return COLLIDERS[key]

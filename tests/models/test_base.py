@@ -47,7 +47,10 @@ def test_decay_probability():
     # stable particle never decays; probabilities sum to one over a partition
     assert Z.decay_probability(m, p, 0.0, 100.0, g_prime=0.0) == 0.0
     edges = [0.0, 0.1, 1.0, 10.0, np.inf]
-    parts = [Z.decay_probability(m, p, a, b, g_prime=1e-7) for a, b in zip(edges, edges[1:])]
+    parts = [
+        Z.decay_probability(m, p, a, b, g_prime=1e-7)
+        for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
     assert_allclose(sum(parts), 1.0)
     with pytest.raises(ValueError, match="r_max_cm"):
         Z.decay_probability(m, p, 2.0, 1.0, g_prime=g)
@@ -76,9 +79,19 @@ def test_unknown_names_list_valid_ones():
 
 def test_registry_complete():
     names = model_names()
-    for expected in ("dark-photon", "zprime-lmu-ltau", "alp-photon", "alp-w", "dark-scalar",
-                     "leptophilic-scalar", "muonphilic-scalar", "dark-higgs", "inelastic-dm",
-                     "tau-lfv-alpha", "alp-leptons"):
+    for expected in (
+        "dark-photon",
+        "zprime-lmu-ltau",
+        "alp-photon",
+        "alp-w",
+        "dark-scalar",
+        "leptophilic-scalar",
+        "muonphilic-scalar",
+        "dark-higgs",
+        "inelastic-dm",
+        "tau-lfv-alpha",
+        "alp-leptons",
+    ):
         assert expected in names
 
 

@@ -54,9 +54,7 @@ def test_fully_invisible_benchmark():
     assert_allclose(INVIS.total_width(m, g_prime=1e-2), VANILLA.total_width(m, g_prime=1e-2))
 
 
-@given(
-    st.floats(0.01, 10.0), st.floats(1e-6, 1.0), st.floats(0.1, 10.0)
-)
+@given(st.floats(0.01, 10.0), st.floats(1e-6, 1.0), st.floats(0.1, 10.0))
 def test_widths_scale_as_g_squared(m, g, k):
     w1 = VANILLA.partial_widths(m, g_prime=g)
     w2 = VANILLA.partial_widths(m, g_prime=g * k)

@@ -70,4 +70,12 @@ def list_models() -> list[dict[str, Any]]:
     return [get_model(n).describe() for n in model_names()]
 
 
-__all__ = ["INVISIBLE", "Coupling", "Model", "Production", "get_model", "list_models", "model_names"]
+__all__ = [
+    "INVISIBLE",
+    "Coupling",
+    "Model",
+    "Production",
+    "get_model",
+    "list_models",
+    "model_names",
+]

@@ -342,9 +342,7 @@ class Model(ABC):
         """Cross section [fb] by adaptive quadrature of :meth:`dsigma_dcos_fb` (a cross-check
         of the closed form; scalar inputs)."""
         value, _ = integrate.quad(
-            lambda z: float(
-                self.dsigma_dcos_fb(sqrt_s, mass, z, process=process, **couplings)
-            ),
+            lambda z: float(self.dsigma_dcos_fb(sqrt_s, mass, z, process=process, **couplings)),
             cos_theta_min,
             cos_theta_max,
             epsabs=0.0,
@@ -357,7 +355,8 @@ class Model(ABC):
     def check_b_decay(self, mode: str) -> str:
         if mode not in self.b_decay_modes:
             raise ValueError(
-                f"unknown B decay '{mode}' for model '{self.name}'; valid: {list(self.b_decay_modes)}"
+                f"unknown B decay '{mode}' for model '{self.name}'; "
+                f"valid: {list(self.b_decay_modes)}"
             )
         return mode
 

@@ -56,8 +56,12 @@ class DarkPhoton(Model):
     )
     couplings: ClassVar[tuple[Coupling, ...]] = (
         Coupling("eps", "kinetic mixing with the photon", "1"),
-        Coupling("alpha_d", "dark coupling g_D^2/(4 pi) to chi (used with a dark-matter mass)",
-                 "1", default=0.5),
+        Coupling(
+            "alpha_d",
+            "dark coupling g_D^2/(4 pi) to chi (used with a dark-matter mass)",
+            "1",
+            default=0.5,
+        ),
     )
     channels: ClassVar[tuple[str, ...]] = ("e+e-", "mu+mu-", "tau+tau-", "hadrons", INVISIBLE)
     productions: ClassVar[tuple[Production, ...]] = (

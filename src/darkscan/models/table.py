@@ -72,11 +72,16 @@ def model_table(
         proc_name = model.check_production(process).name
         z_lo, z_hi = collider.photon_cos_theta_cm_range()
         sigma = model.cross_section_fb(
-            collider.sqrt_s, mass, process=proc_name, cos_theta_min=z_lo, cos_theta_max=z_hi,
+            collider.sqrt_s,
+            mass,
+            process=proc_name,
+            cos_theta_min=z_lo,
+            cos_theta_max=z_hi,
             **cvals,
         )
-    b_brs = {mode: model.b_decay_branching_fraction(mode, mass, **cvals)
-             for mode in model.b_decay_modes}
+    b_brs = {
+        mode: model.b_decay_branching_fraction(mode, mass, **cvals) for mode in model.b_decay_modes
+    }
     rows: list[dict[str, Any]] = []
     for i in range(mass.size):
         row: dict[str, Any] = {

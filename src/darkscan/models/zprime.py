@@ -61,8 +61,11 @@ def width_neutrinos(mass: ArrayLike, g_prime: ArrayLike, n_flavours: int = 2) ->
     Per flavour g'^2 m / (24 pi): a left-handed Weyl neutrino carries half the width of a
     Dirac fermion.
     """
-    return n_flavours * np.square(np.asarray(g_prime, float)) * np.asarray(mass, float) / (
-        24.0 * np.pi
+    return (
+        n_flavours
+        * np.square(np.asarray(g_prime, float))
+        * np.asarray(mass, float)
+        / (24.0 * np.pi)
     )
 
 
@@ -104,8 +107,12 @@ class LmuLtauZPrime(Model):
     )
     couplings: ClassVar[tuple[Coupling, ...]] = (
         Coupling("g_prime", "L_mu - L_tau gauge coupling g'", "1"),
-        Coupling("g_chi", "Z' coupling to an optional Dirac dark fermion chi (vanilla only)", "1",
-                 default=0.0),
+        Coupling(
+            "g_chi",
+            "Z' coupling to an optional Dirac dark fermion chi (vanilla only)",
+            "1",
+            default=0.0,
+        ),
     )
     channels: ClassVar[tuple[str, ...]] = ("mu+mu-", "tau+tau-", INVISIBLE)
 

@@ -64,3 +64,6 @@ LEPTON_MASSES: dict[str, float] = {"e": M_ELECTRON, "mu": M_MUON, "tau": M_TAU}
 V_TS: float = 0.0415
 V_TB: float = 0.999118
 V_TD: float = 0.00857
+
+#: Mass of the lightest open-charm meson D0 [GeV] (open-charm threshold 2 m_D).
+M_D_ZERO: float = _mass_gev(421)
