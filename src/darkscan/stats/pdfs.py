@@ -490,7 +490,8 @@ class _Chebyshev(_Polynomial):
         lo, hi = _check_range(lo, hi)
         j = np.arange(order + 1)
         # int_{-1}^{1} T_j = 2 / (1 - j^2) for even j, 0 for odd j
-        even = np.where(j % 2 == 0, 2.0 / (1.0 - j.astype(float) ** 2), 0.0)
+        jj = j.astype(float)
+        even = np.where(j % 2 == 0, 2.0 / np.where(j % 2 == 0, 1.0 - jj**2, 1.0), 0.0)
         return 0.5 * (hi - lo) * even
 
 
