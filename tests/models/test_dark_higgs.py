@@ -5,9 +5,9 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy import integrate
 
-from darkscan.models import get_model
 from darkscan.models import dark_higgs as dhm
-from darkscan.physics.constants import ALPHA_EM, GEV2_TO_FB
+from darkscan.models import get_model
+from darkscan.physics.constants import ALPHA_EM, GEV2_TO_FB, M_ELECTRON
 
 DH = get_model("dark-higgs")
 DS = get_model("dark-scalar")
@@ -39,22 +39,27 @@ def test_on_shell_width_matches_polarisation_sum(m_h, m_a):
 
 def test_on_shell_threshold_and_large_mass_limit():
     m_a = 1.0
-    assert DH.partial_width("A'A'", [0.5, 1.0, 1.9, 2.0], eps=1e-3, alpha_d=1.0,
-                            m_aprime=m_a).tolist() == [0.0] * 4
+    assert (
+        DH.partial_width("A'A'", [0.5, 1.0, 1.9, 2.0], eps=1e-3, alpha_d=1.0, m_aprime=m_a).tolist()
+        == [0.0] * 4
+    )
     # sqrt(1 - 4x) threshold: Gamma / sqrt(1 - 4x) -> alpha_D m_h^3 / (8 m_A^2) (1 - 4x + 12x^2)
     m_h = 2.0 * (1 + 1e-8)
     x = m_a**2 / m_h**2
     w = DH.partial_width("A'A'", m_h, eps=0.0, alpha_d=1.0, m_aprime=m_a)
     assert_allclose(w / np.sqrt(1 - 4 * x), m_h**3 / 8 * (1 - 4 * x + 12 * x * x), rtol=1e-6)
     big = 1e4
-    assert_allclose(DH.partial_width("A'A'", big, eps=0.0, alpha_d=1.0, m_aprime=m_a),
-                    big**3 / 8, rtol=1e-6)
+    assert_allclose(
+        DH.partial_width("A'A'", big, eps=0.0, alpha_d=1.0, m_aprime=m_a), big**3 / 8, rtol=1e-6
+    )
 
 
 # ------------------------------------------------------------------ h' -> A'A'* (off shell)
-@pytest.mark.parametrize("x", [0.2501, 0.26, 0.3, 0.4, 0.5, 0.7, 0.9, 0.99])
+@pytest.mark.parametrize("x", [0.2501, 0.26, 0.3, 0.4, 0.5, 0.7, 0.9])
 def test_offshell_reproduces_keung_marciano(x):
-    """Massless fermions, Gamma_A' -> 0: alpha alpha_D eps^2 m_h R_KM(x) / (12 pi)."""
+    """Massless fermions, Gamma_A' -> 0: alpha alpha_D eps^2 m_h R_KM(x) / (12 pi).
+
+    (Above x ~ 0.95 the closed form of R_KM itself cancels catastrophically.)"""
     m_h, eps, alpha_d = 3.0, 1e-6, 0.2
     m_a = np.sqrt(x) * m_h
     width = dhm.width_hprime_to_aprime_offshell(m_h, m_a, alpha_d, eps, spectral="unit")
@@ -62,7 +67,7 @@ def test_offshell_reproduces_keung_marciano(x):
     assert_allclose(width, expected, rtol=2e-4)
 
 
-@pytest.mark.parametrize("m_a", [0.05, 0.3, 2.5, 6.0])
+@pytest.mark.parametrize("m_a", [0.05, 0.3, 1.0, 2.5, 6.0])
 @pytest.mark.parametrize("eps", [1e-2, 1e-5])
 def test_offshell_narrow_width_limit(m_a, eps):
     """With the A' pole inside the range, the A'* integral is the on-shell width times
@@ -70,7 +75,8 @@ def test_offshell_narrow_width_limit(m_a, eps):
     m_h = 3.0 * m_a
     full = dhm.width_hprime_to_aprime_offshell(m_h, m_a, 0.5, eps, mu_max=m_h - m_a)
     on_shell = dhm.width_hprime_to_aprimes(m_h, m_a, 0.5)
-    assert_allclose(full, 2.0 * on_shell, rtol=2e-5)
+    # (near the phi meson at m_A' = 1 GeV, R varies across the A' width by ~4e-5 at eps = 1e-2)
+    assert_allclose(full, 2.0 * on_shell, rtol=1e-4)
 
 
 def _offshell_reference(m_h, m_a, alpha_d, eps):
@@ -86,14 +92,23 @@ def _offshell_reference(m_h, m_a, alpha_d, eps):
         return 2 * mu * k * r / ((mu**2 - m_a**2) ** 2 + m_a**2 * gam**2)
 
     breaks = [0.2791, 0.7827, 1.0195, 3.0969, 3.6861, 0.2113, 3.5537]
-    value, _ = integrate.quad(integrand, 0, m_h - m_a, points=[b for b in breaks if b < m_h - m_a],
-                              limit=2000, epsabs=0, epsrel=1e-10)
+    value, _ = integrate.quad(
+        integrand,
+        0,
+        m_h - m_a,
+        points=[b for b in breaks if b < m_h - m_a],
+        limit=2000,
+        epsabs=0,
+        epsrel=1e-10,
+    )
     return ALPHA_EM * eps**2 / (3 * np.pi) * value
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("m_h", "m_a"), [(0.5, 0.3), (1.5, 1.0), (6.0, 4.0), (9.0, 5.0),
-                                          (7.9, 4.0)])
+@pytest.mark.filterwarnings("ignore::scipy.integrate.IntegrationWarning")
+@pytest.mark.parametrize(
+    ("m_h", "m_a"), [(0.5, 0.3), (1.5, 1.0), (6.0, 4.0), (9.0, 5.0), (7.9, 4.0)]
+)
 def test_offshell_against_adaptive_quadrature(m_h, m_a):
     width = DH.partial_width("A'A'*", m_h, eps=1e-3, alpha_d=0.3, m_aprime=m_a)
     assert_allclose(width, _offshell_reference(m_h, m_a, 0.3, 1e-3), rtol=1e-3)
@@ -101,23 +116,29 @@ def test_offshell_against_adaptive_quadrature(m_h, m_a):
 
 def test_offshell_window_and_no_nan():
     m_a = 1.0
-    m_h = np.array([0.0, 0.5, 1.0, 1.0 + 1e-9, 1.5, 2.0 - 1e-9, 2.0, 3.0])
+    e_thr = m_a + 2 * M_ELECTRON  # the A'* needs at least an e+e- pair
+    m_h = np.array([0.0, 0.5, 1.0, 1.0 + 1e-9, e_thr, e_thr + 1e-4, 1.5, 2.0 - 1e-9, 2.0, 3.0])
     w = DH.partial_width("A'A'*", m_h, eps=1e-3, alpha_d=0.1, m_aprime=m_a)
     assert np.all(np.isfinite(w))
-    assert w[0] == w[1] == w[2] == w[6] == w[7] == 0.0
-    assert 0 < w[3] < w[4] < w[5]
-    # grows like (m_h - m_A)^n at the lower end: phase space closes smoothly
+    assert np.all(w[[0, 1, 2, 3, 4, 8, 9]] == 0.0)
+    assert 0 < w[5] < w[6] < w[7]
+    # grows steeply with the phase space above the threshold
     lo = DH.partial_width("A'A'*", [1.01, 1.02], eps=1e-3, alpha_d=0.1, m_aprime=m_a)
     assert lo[1] / lo[0] > 4
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.floats(0.05, 8.0), st.floats(1.05, 1.95), st.floats(1e-6, 1e-2),
-       st.floats(1e-3, 1.0), st.floats(0.1, 10.0))
+@given(
+    st.floats(0.05, 8.0),
+    st.floats(1.05, 1.95),
+    st.floats(1e-6, 1e-2),
+    st.floats(1e-3, 1.0),
+    st.floats(0.1, 10.0),
+)
 def test_offshell_scales_as_eps2_alpha_d(m_a, ratio, eps, alpha_d, k):
     m_h = ratio * m_a
     w1 = DH.partial_width("A'A'*", m_h, eps=eps, alpha_d=alpha_d, m_aprime=m_a)
-    w2 = DH.partial_width("A'A'*", m_h, eps=eps * k, alpha_d=alpha_d / k, m_aprime=m_a)
+    w2 = DH.partial_width("A'A'*", m_h, eps=eps * k, alpha_d=alpha_d / k**2, m_aprime=m_a)
     w3 = DH.partial_width("A'A'*", m_h, eps=eps, alpha_d=alpha_d * k, m_aprime=m_a)
     assert w1 > 0
     # the A' width in the propagator breaks the eps^2 scaling only at O(Gamma_A'^2 / delta^2)
@@ -177,7 +198,7 @@ def _dsigma_dz_from_lepton_tensor(sqrt_s, m_h, m_a, eps, alpha_d, z):
     pol = -g + np.outer(kl, kl) / m_a**2  # lower indices
     contraction = np.sum(lep * pol)
     coupling2 = (4 * np.pi * ALPHA_EM * eps**2) * (2.0 * m_a) ** 2 * (4 * np.pi * alpha_d)
-    amp2 = 4 * coupling2 * contraction / (s - m_a**2) ** 2  # (1/4) Tr -> factor 4 restores
+    amp2 = coupling2 * contraction / (s - m_a**2) ** 2  # lep = (1/4) sum over spins
     return p * amp2 / (16 * np.pi * s**1.5)
 
 
@@ -188,8 +209,10 @@ def test_differential_cross_section_matches_lepton_tensor(m_h, m_a, z):
     assert_allclose(d, ref, rtol=1e-10)
 
 
-@pytest.mark.parametrize(("m_h", "m_a", "zl", "zh"),
-                         [(1.0, 4.0, -1.0, 1.0), (0.3, 1.65, -0.6, 0.9), (5.0, 5.0, 0.1, 0.2)])
+@pytest.mark.parametrize(
+    ("m_h", "m_a", "zl", "zh"),
+    [(1.0, 4.0, -1.0, 1.0), (0.3, 1.65, -0.6, 0.9), (5.0, 5.0, 0.1, 0.2)],
+)
 def test_closed_form_equals_numerical_integral(m_h, m_a, zl, zh):
     kw = {"eps": 1e-3, "alpha_d": 0.5, "m_aprime": m_a}
     closed = DH.cross_section_fb(10.58, m_h, cos_theta_min=zl, cos_theta_max=zh, **kw)
@@ -201,8 +224,16 @@ def test_batell_pospelov_ritz_total_cross_section():
     s = 10.58**2
     m_h, m_a = 2.0, 3.0
     lam = dhm.kallen(1.0, m_a**2 / s, m_h**2 / s)
-    sigma = (np.pi * ALPHA_EM * 0.5 * 1e-6 / (3 * s) * np.sqrt(lam)
-             * (lam + 12 * m_a**2 / s) / (1 - m_a**2 / s) ** 2)
+    sigma = (
+        np.pi
+        * ALPHA_EM
+        * 0.5
+        * 1e-6
+        / (3 * s)
+        * np.sqrt(lam)
+        * (lam + 12 * m_a**2 / s)
+        / (1 - m_a**2 / s) ** 2
+    )
     got = DH.cross_section_fb(10.58, m_h, eps=1e-3, alpha_d=0.5, m_aprime=m_a)
     assert_allclose(got, sigma * GEV2_TO_FB, rtol=1e-12)
 

@@ -64,13 +64,18 @@ folded in).
 
 Numerics of the off-shell integrals (shared with :mod:`darkscan.models.inelastic_dm`)
 -----------------------------------------------------------------------------------
-:func:`offshell_dark_photon_integral` integrates kernel(mu) R_c(mu) / |D_A'(mu)|^2 on a fixed
-number of nodes per point, without Python loops over points: geometric node series around the
-A' pole (down to 10^-3 of max(pole width, distance of the pole from the range)) and towards the
-upper end point, plus product integration against the spectral function R_c: R_c is tabulated
-once on a fine global grid (refined around thresholds and narrow vector mesons, so that the
-J/psi and Upsilon peaks are integrated exactly) and enters through its exact integral over each
-panel, the kernel by the trapezoidal rule.
+:func:`offshell_dark_photon_integral` integrates kernel(mu) R_c(mu) / |D_A'(s)|^2 over
+s = mu^2 on a fixed number of nodes per point (~570), without Python loops over points: geometric
+node series around the A' pole (from 10^-3 of max(pole width, distance of the pole from the
+range)) and towards the upper end point, a covering of the range dense at its end point, and
+nodes at the narrow vector mesons. On each panel the Breit-Wigner factor is integrated
+exactly, the spectral function R_c through its exact panel average (R_c is tabulated once on a
+fine global grid, refined above thresholds and across omega, phi, J/psi, psi(2S), Upsilon(nS),
+so that their peaks are integrated exactly) and the smooth kernel by the trapezoidal rule.
+Checks (tests): the Keung-Marciano closed form to 3e-5, the narrow-width limit to 1e-5 and an
+adaptive quadrature with the full R (J/psi included) to 1e-4. The propagator uses the constant
+width Gamma_A'(m_A'); this is inaccurate only when m_A' lies within a narrow meson's width
+and Gamma_A' exceeds it (A'-meson mixing then needs a coupled-channel treatment).
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ from numpy.typing import ArrayLike
 from particle import Particle
 
 from darkscan.models.base import Array, Coupling, Model, Production
+from darkscan.models.dark_photon import DarkPhoton
 from darkscan.models.dark_scalar import DarkScalar
 from darkscan.physics.constants import (
     ALPHA_EM,
@@ -95,12 +101,12 @@ from darkscan.physics.constants import (
     M_PI_CHARGED,
     M_TAU,
 )
-from darkscan.physics.kinematics import beta_pair, kallen, safe_divide
+from darkscan.physics.kinematics import kallen, safe_divide
 
 # ============================================================================ spectral functions
 #: Final states of a (virtual) dark photon, the "spectral channels" of the off-shell integrals.
 SPECTRAL_CHANNELS: tuple[str, ...] = ("e+e-", "mu+mu-", "tau+tau-", "hadrons")
-_LEPTON_MASS = {"e+e-": M_ELECTRON, "mu+mu-": M_MUON, "tau+tau-": M_TAU}
+_VISIBLE_DARK_PHOTON = DarkPhoton()
 #: Upper end [GeV] of the tabulated spectral functions; R is held constant above.
 R_TABLE_MAX = 40.0
 
@@ -109,37 +115,32 @@ def dark_photon_r(channel: str, mu: ArrayLike) -> Array:
     """R_c(mu) = Gamma(A'(mu) -> c) / (alpha eps^2 mu / 3) for a dark photon of mass mu [GeV].
 
     ``channel``: one of :data:`SPECTRAL_CHANNELS`, ``"visible"`` (their sum) or ``"unit"``
-    (R = 1: one massless unit-charge fermion, for validation). Leptons: (1 + 2 r_l) beta_l;
-    hadrons: R(mu) of :mod:`darkscan.physics.r_ratio`.
+    (R = 1: one massless unit-charge fermion, for validation). The widths are those of the
+    visible :class:`~darkscan.models.dark_photon.DarkPhoton`: (1 + 2 r_l) beta_l for leptons,
+    R(mu) of :mod:`darkscan.physics.r_ratio` for hadrons.
     """
     mu = np.asarray(mu, dtype=float)
     if channel == "unit":
         return np.ones_like(mu)
-    if channel == "visible":
-        return sum(dark_photon_r(ch, mu) for ch in SPECTRAL_CHANNELS)
-    if channel in _LEPTON_MASS:
-        m_l = _LEPTON_MASS[channel]
-        return (1.0 + 2.0 * safe_divide(m_l * m_l, mu * mu)) * beta_pair(mu, m_l)
-    if channel == "hadrons":
-        from darkscan.physics.r_ratio import R_THRESHOLD, r_hadrons
-
-        above = mu > R_THRESHOLD
-        return np.where(above, r_hadrons(np.where(above, mu, 1.0)), 0.0)
-    raise ValueError(
-        f"unknown spectral channel '{channel}'; valid: {[*SPECTRAL_CHANNELS, 'visible', 'unit']}"
-    )
+    valid = (*SPECTRAL_CHANNELS, "visible", "unit")
+    if channel not in valid:
+        raise ValueError(f"unknown spectral channel '{channel}'; valid: {list(valid)}")
+    widths = _VISIBLE_DARK_PHOTON.partial_widths(mu, eps=1.0)
+    chosen = SPECTRAL_CHANNELS if channel == "visible" else (channel,)
+    return safe_divide(sum(widths[ch] for ch in chosen), ALPHA_EM * mu / 3.0)
 
 
 def _table_grid() -> Array:
     """Global mu grid [GeV]: log-spaced, refined above thresholds and around narrow mesons."""
-    parts = [np.array([0.0]), np.geomspace(5e-4, R_TABLE_MAX, 12000)]
-    thresholds = 2.0 * np.array(
-        [M_ELECTRON, M_MUON, M_PI_CHARGED, M_K_CHARGED, M_K_ZERO, M_TAU]
+    parts = [np.array([0.0]), np.geomspace(5e-4, R_TABLE_MAX, 40000)]
+    thresholds = 2.0 * np.array([M_ELECTRON, M_MUON, M_PI_CHARGED, M_K_CHARGED, M_K_ZERO, M_TAU])
+    parts.append(
+        (
+            thresholds[:, None] * (1.0 + np.concatenate([[0.0], np.geomspace(1e-10, 3e-2, 50)]))
+        ).ravel()
     )
-    parts.append((thresholds[:, None] * (1.0 + np.concatenate([[0.0], np.geomspace(
-        1e-10, 3e-2, 50)]))).ravel())
     # omega, phi, J/psi, psi(2S), psi(3770), Upsilon(1S, 2S, 3S, 4S): Breit-Wigner-mapped points.
-    phase = np.linspace(-np.arctan(400.0), np.arctan(400.0), 401)
+    phase = np.linspace(-np.arctan(400.0), np.arctan(400.0), 801)
     for pdgid in (223, 333, 443, 100443, 30443, 553, 100553, 200553, 300553):
         p = Particle.from_pdgid(pdgid)
         mass, width = float(p.mass) / 1e3, float(p.width) / 1e3
@@ -226,7 +227,7 @@ def offshell_dark_photon_integral(
     On each panel between consecutive nodes the Breit-Wigner factor is integrated exactly, R_c
     enters through its exact panel average and the kernel through the mean of its end-point
     values, so that a pole (however narrow) or a narrow meson inside the range costs no accuracy.
-    A pole inside the range with zero width gives inf (the caller's eps = 0 case).
+    A pole inside the range with zero width gives inf unless R_c vanishes at the pole.
     """
     mu_max, m, gam = np.broadcast_arrays(
         np.asarray(mu_max, float), np.asarray(m_pole, float), np.asarray(width_pole, float)
@@ -259,9 +260,13 @@ def offshell_dark_photon_integral(
     u_a, u_b = w_a * (2.0 * m + w_a), w_b * (2.0 * m + w_b)
     bw = _breit_wigner_panel(u_a, u_b, dmu * (2.0 * m + w_a + w_b), m * gam)
     weight = k_avg * safe_divide(bw, dmu)
-    return {
-        ch: np.sum(weight * _spectral_panel_integrals(ch, mu, dmu), axis=-1) for ch in channels
-    }
+    out = {}
+    for ch in channels:
+        spectral = _spectral_panel_integrals(ch, mu, dmu)
+        # A panel without spectral weight contributes nothing, even at a zero-width pole.
+        with np.errstate(invalid="ignore"):
+            out[ch] = np.sum(np.where(spectral > 0, weight * spectral, 0.0), axis=-1)
+    return out
 
 
 # ============================================================================ h' widths
@@ -275,8 +280,11 @@ def width_hprime_to_aprimes(m_h: ArrayLike, m_a: ArrayLike, alpha_d: ArrayLike) 
     xs = np.where(is_open, x, 0.0)
     m_a2 = np.where(is_open, np.square(m_a), 1.0)
     value = (
-        np.asarray(alpha_d) * m_h**3 / (8.0 * m_a2)
-        * np.sqrt(1.0 - 4.0 * xs) * (1.0 - 4.0 * xs + 12.0 * xs * xs)
+        np.asarray(alpha_d)
+        * m_h**3
+        / (8.0 * m_a2)
+        * np.sqrt(1.0 - 4.0 * xs)
+        * (1.0 - 4.0 * xs + 12.0 * xs * xs)
     )
     return np.where(is_open, value, 0.0)
 
@@ -299,9 +307,8 @@ def _two_body_vector_kernel(m_h: Array, m_a: Array, alpha_d: Array) -> Callable[
 
 
 def dark_photon_visible_width(m_a: ArrayLike, eps: ArrayLike) -> Array:
-    """Gamma(A' -> SM) [GeV] = (alpha eps^2 m_A / 3) R_vis(m_A) (leptons + hadrons)."""
-    m_a = np.asarray(m_a, dtype=float)
-    return ALPHA_EM * np.square(eps) * m_a / 3.0 * dark_photon_r("visible", m_a)
+    """Gamma(A' -> SM) [GeV] = (alpha eps^2 m_A / 3) R_vis(m_A): the visible dark photon's width."""
+    return _VISIBLE_DARK_PHOTON.total_width(m_a, eps=eps)
 
 
 def width_hprime_to_aprime_offshell(
@@ -329,7 +336,8 @@ def width_hprime_to_aprime_offshell(
     else:
         upper = np.minimum(np.asarray(mu_max, dtype=float), np.maximum(m_h - m_a, 0.0))
     gamma_a = dark_photon_visible_width(m_a, eps)
-    kernel = _two_body_vector_kernel(m_h, m_a, alpha_d)
+    # Where the range is empty the kernel is never weighted: keep it finite (m_h = 0 allowed).
+    kernel = _two_body_vector_kernel(np.where(upper > 0, m_h, 1.5 * m_a), m_a, alpha_d)
     integral = offshell_dark_photon_integral(kernel, upper, m_a, gamma_a, (spectral,))[spectral]
     return ALPHA_EM * np.square(eps) / (3.0 * np.pi) * integral
 
@@ -338,7 +346,9 @@ def keung_marciano(x: ArrayLike) -> Array:
     """Keung-Marciano R(x) of H -> V V* -> V f fbar (massless f), x = m_V^2 / m_H^2 in (1/4, 1)."""
     x = np.asarray(x, dtype=float)
     return (
-        3.0 * (1.0 - 8.0 * x + 20.0 * x**2) / np.sqrt(4.0 * x - 1.0)
+        3.0
+        * (1.0 - 8.0 * x + 20.0 * x**2)
+        / np.sqrt(4.0 * x - 1.0)
         * np.arccos((3.0 * x - 1.0) / (2.0 * x**1.5))
         - (1.0 - x) / (2.0 * x) * (2.0 - 13.0 * x + 47.0 * x**2)
         - 1.5 * (1.0 - 6.0 * x + 4.0 * x**2) * np.log(x)
@@ -396,8 +406,13 @@ class DarkHiggs(Model):
         lam = np.clip(lam, 0.0, None)
         one_minus = np.where(is_open, 1.0 - r_a, 1.0)
         pref = (
-            np.pi * ALPHA_EM * c["alpha_d"] * np.square(c["eps"]) / (3.0 * s)
-            * np.sqrt(lam) / np.square(one_minus)
+            np.pi
+            * ALPHA_EM
+            * c["alpha_d"]
+            * np.square(c["eps"])
+            / (3.0 * s)
+            * np.sqrt(lam)
+            / np.square(one_minus)
         )
         return np.where(is_open, pref, 0.0), lam, r_a
 

@@ -1,4 +1,4 @@
-"""Inelastic dark matter (iDM): the excited state chi2 and its decay chi2 -> chi1 A'* -> chi1 f fbar.
+"""Inelastic dark matter (iDM): the excited state chi2, decaying as chi2 -> chi1 A'* -> chi1 f fbar.
 
 Model: a Dirac fermion of dark charge 1 under a broken U(1)_D (gauge coupling g_D,
 alpha_D = g_D^2 / (4 pi)) whose small Majorana masses split it into two Majorana states
@@ -20,7 +20,10 @@ passed like couplings:
 * ``eps``: kinetic mixing; ``alpha_d``: dark coupling g_D^2 / (4 pi).
 
 Channels: ``chi1 e+e-``, ``chi1 mu+mu-``, ``chi1 tau+tau-``, ``chi1 hadrons`` (A'* -> hadrons
-through R(mu) of :mod:`darkscan.physics.r_ratio`; below ~1 GeV mostly pi+ pi-). Neglected:
+through R(mu) of :mod:`darkscan.physics.r_ratio`; below ~1 GeV mostly pi+ pi-) and ``chi1 A'``:
+the two-body decay into an on-shell A' (Delta > m_A') that has no open decay itself (eps = 0,
+or m_A' < 2 m_e with A' -> 3 gamma neglected), i.e. invisible. An on-shell A' that does decay
+is contained in the f fbar channels through its Breit-Wigner. Neglected:
 chi2 -> chi1 gamma (loop dipole) and chi2 -> chi1 nu nubar (through A'-Z mixing, suppressed by
 m_A'^4 / m_Z^4).
 
@@ -47,9 +50,10 @@ Small-splitting limit (Delta << m_chi, m_A'; Delta >> m_e), checked in the tests
 
     Gamma(chi2 -> chi1 e+e-) = 4 eps^2 alpha alpha_D Delta^5 / (15 pi m_A'^4)
 
-with the absolute splitting Delta. It is the vector ("Fermi") beta-decay rate G^2 Delta^5 /
-(60 pi^3) with G = eps e g_D / m_A'^2: the form quoted in the iDM literature (e.g. Izaguirre, Krnjaic,
-Shuve, PRD 93, 063523 (2016)), re-derived here from the Delta -> 0 limit of Gamma_2 above.
+with the absolute splitting Delta. It is the vector ("Fermi") beta-decay rate
+G^2 Delta^5 / (60 pi^3) with G = eps e g_D / m_A'^2: the form quoted in the iDM literature
+(e.g. Izaguirre, Krnjaic, Shuve, PRD 93, 063523 (2016)), re-derived here from the Delta -> 0
+limit of Gamma_2 above.
 The exact width approaches it as 1 - (3/2) Delta / m_chi2 + O(Delta^2 / m_A'^2, m_e^2 / Delta^2)
 and agrees with a direct Dalitz-plot integration of the full |M|^2 to ~1e-4 (tests).
 
@@ -64,6 +68,7 @@ m_A' and 2 m_chi1 as in that search (otherwise see :class:`darkscan.models.dark_
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -80,8 +85,10 @@ from darkscan.models.dark_scalar import DarkScalar
 from darkscan.physics.constants import ALPHA_EM
 from darkscan.physics.kinematics import lambda_sqrt_norm, safe_divide
 
-#: Decay channels of chi2 and the A'* final state each one integrates.
-_CHANNEL_OF = {f"chi1 {ch}": ch for ch in SPECTRAL_CHANNELS}
+#: chi2 -> chi1 f fbar channels and the A'* final state each one integrates.
+_SPECTRAL_OF = {f"chi1 {ch}": ch for ch in SPECTRAL_CHANNELS}
+#: chi2 -> chi1 A' with an on-shell A' that has no open decay (invisible).
+CHI1_APRIME = "chi1 A'"
 
 _MIXING = DarkScalar()
 
@@ -99,13 +106,30 @@ def width_aprime_to_chi1_chi2(
     return np.asarray(alpha_d) * m_a / 3.0 * lambda_sqrt_norm(m_a, m1, m2) * bracket
 
 
+def mu2_width_chi2_to_chi1_vector(
+    m2: ArrayLike, m1: ArrayLike, splitting: ArrayLike, alpha_d: ArrayLike, mu: ArrayLike
+) -> Array:
+    """mu^2 Gamma(chi2 -> chi1 V) [GeV^3] for a vector V of mass mu coupled with g_D:
+    alpha_D p (D^2 - mu^2)(4 m1 m2 + D^2 + 2 mu^2) / (2 m2^2), p = sqrt((D^2 - mu^2)
+    ((m1 + m2)^2 - mu^2)) / (2 m2), D = ``splitting`` = m2 - m1 (passed to avoid cancellation);
+    0 for mu >= D. Finite at mu = 0 (the longitudinal 1/mu^2 is cancelled)."""
+    m2, m1, d, mu = (np.asarray(x, dtype=float) for x in (m2, m1, splitting, mu))
+    mu2 = mu * mu
+    d2 = np.clip(d * d - mu2, 0.0, None)
+    p = np.sqrt(d2 * np.clip(np.square(m1 + m2) - mu2, 0.0, None)) / (2.0 * m2)
+    return np.asarray(alpha_d) * p * d2 * (4.0 * m1 * m2 + d * d + 2.0 * mu2) / (2.0 * m2 * m2)
+
+
 def small_splitting_width(
     splitting: ArrayLike, m_a: ArrayLike, eps: ArrayLike, alpha_d: ArrayLike
 ) -> Array:
     """Closed-form limit Gamma(chi2 -> chi1 e+e-) = 4 eps^2 alpha alpha_D Delta^5/(15 pi m_A^4)
     [GeV], absolute splitting Delta [GeV] (valid for m_e << Delta << m_chi, m_A')."""
     return (
-        4.0 * np.square(eps) * ALPHA_EM * np.asarray(alpha_d)
+        4.0
+        * np.square(eps)
+        * ALPHA_EM
+        * np.asarray(alpha_d)
         * np.asarray(splitting, dtype=float) ** 5
         / (15.0 * np.pi * np.asarray(m_a, dtype=float) ** 4)
     )
@@ -129,7 +153,7 @@ class InelasticDM(Model):
             "delta", "fractional splitting (m_chi2 - m_chi1) / m_chi1 (broadcast parameter)", "1"
         ),
     )
-    channels: ClassVar[tuple[str, ...]] = tuple(_CHANNEL_OF)
+    channels: ClassVar[tuple[str, ...]] = (*_SPECTRAL_OF, CHI1_APRIME)
 
     # -- masses
     def chi_masses(self, mass: ArrayLike, **couplings: ArrayLike) -> tuple[Array, Array, Array]:
@@ -158,27 +182,23 @@ class InelasticDM(Model):
         if np.any(m_a <= 0):
             raise ValueError("m_aprime must be > 0 for the inelastic-DM widths")
         m1, m2, split = self._masses(mass, c["delta"])
-        total = m1 + m2
-        alpha_d = c["alpha_d"][..., None]
-        m1n, m2n, dn, sn = (x[..., None] for x in (m1, m2, split, total))
-
-        def kernel(mu: Array) -> Array:
-            """mu^2 Gamma_2(chi2 -> chi1 V(mu)) [GeV^3]."""
-            mu2 = mu * mu
-            d2 = np.clip(np.square(dn) - mu2, 0.0, None)
-            p = np.sqrt(d2 * np.clip(np.square(sn) - mu2, 0.0, None)) / (2.0 * m2n)
-            m2_safe = np.where(m2n > 0, m2n, 1.0)
-            return alpha_d * p / (2.0 * m2_safe**2) * d2 * (4.0 * m1n * m2n + dn**2 + 2.0 * mu2)
-
-        # At eps = 0 the widths vanish; evaluate them at eps = 1 there (a finite A' width even
-        # for an on-shell A') and zero them afterwards.
+        m2 = np.where(m2 > 0, m2, 1.0)  # m_chi2 = 0: empty range, keep the kernel finite
+        nodes = (x[..., None] for x in (m2, m1, split, c["alpha_d"]))
+        kernel = functools.partial(mu2_width_chi2_to_chi1_vector, *nodes)
+        # At eps = 0 the f fbar widths vanish; evaluate them at eps = 1 there (a finite A' width
+        # even for an on-shell A') and zero them afterwards.
         eps2 = np.square(c["eps"])
         safe = dict(c, eps=np.where(eps2 > 0, c["eps"], 1.0))
         integrals = offshell_dark_photon_integral(
-            kernel, split, m_a, self._aprime_width(mass, safe), tuple(_CHANNEL_OF.values())
+            kernel, split, m_a, self._aprime_width(mass, safe), tuple(_SPECTRAL_OF.values())
         )
         pref = ALPHA_EM * eps2 / (3.0 * np.pi)
-        return {ch: pref * integrals[spec] for ch, spec in _CHANNEL_OF.items()}
+        widths = {ch: pref * integrals[spec] for ch, spec in _SPECTRAL_OF.items()}
+        # On-shell A' without any open decay (eps = 0, or m_A' < 2 m_e): chi2 -> chi1 A'.
+        stable_on_shell = (split > m_a) & (self._aprime_width(mass, c) == 0)
+        two_body = mu2_width_chi2_to_chi1_vector(m2, m1, split, c["alpha_d"], m_a) / m_a**2
+        widths[CHI1_APRIME] = np.where(stable_on_shell, two_body, 0.0)
+        return widths
 
     # -- the dark Higgs of the iDM + h' model
     def dark_higgs_widths(self, m_hprime: ArrayLike, theta: ArrayLike) -> dict[str, Array]:
@@ -188,4 +208,10 @@ class InelasticDM(Model):
         return _MIXING.partial_widths(m_hprime, theta=theta)
 
 
-__all__ = ["InelasticDM", "small_splitting_width", "width_aprime_to_chi1_chi2"]
+__all__ = [
+    "CHI1_APRIME",
+    "InelasticDM",
+    "mu2_width_chi2_to_chi1_vector",
+    "small_splitting_width",
+    "width_aprime_to_chi1_chi2",
+]

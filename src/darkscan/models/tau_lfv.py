@@ -89,9 +89,7 @@ class TauLFVAlpha(Model):
         return {INVISIBLE: np.ones_like(m)}
 
     # ------------------------------------------------------------------ tau decay rates
-    def tau_branching_fraction(
-        self, lepton: str, mass: ArrayLike, **couplings: ArrayLike
-    ) -> Array:
+    def tau_branching_fraction(self, lepton: str, mass: ArrayLike, **couplings: ArrayLike) -> Array:
         """B(tau -> l alpha) = br_ratio_l * B(tau -> l nu nu); exactly 0 for a closed decay
         (m_alpha >= m_tau - m_l). ``mass`` = m_alpha [GeV]."""
         _check_lepton(lepton)

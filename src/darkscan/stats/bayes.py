@@ -27,15 +27,20 @@ that with ``eff = 1`` the limits are in signal events. ``bkg_unc`` and ``eff_unc
   ``Q(n+1, s_up + b) / Q(n+1, b) = 1 - CL``.
 * The nuisance expectations are computed by quadrature with a fixed number of nodes per
   hypothesis (all hypotheses at once): Gauss-Legendre over ``[max(0, c - 8 sigma), c + 8 sigma]``
-  for the truncated Gaussian, Gauss-Hermite in ``ln`` for the log-normal. When the background
+  for the truncated Gaussian, Gauss-Hermite in ``ln`` for the log-normal (for the background the
+  centre ``c`` is the mode of ``pi(b) Pois(n | b)``, see below). When the background
   prior is wider than the Poisson likelihood (``bkg_unc > sqrt(n + 1)``) the order of integration
   is swapped, ``E_b[Q(n+1, x + b)] = E_T[Pi_b(T - x)]`` with ``T ~ Gamma(n + 1)`` and ``Pi_b`` the
   prior CDF, so that the quadrature always runs over the narrower distribution. The root in ``M``
   is found by a safeguarded Newton iteration on ``ln P(mu > M | n)`` (the posterior density is
   known in closed form), vectorised over hypotheses.
-* Note: a flat prior on ``mu`` with an efficiency prior that does not vanish at ``e = 0`` gives an
-  improper posterior (the ``1/e`` weight); keep ``eff_unc / eff`` below ~0.3 (the quadrature then
-  never reaches the region where that matters) or use the log-normal efficiency prior.
+* The truncated-Gaussian *efficiency* prior is restricted to ``eff +- 6 eff_unc`` (and
+  ``e > 0``; the Gaussian mass outside is 2e-9). With a flat prior on ``mu`` the ``1/e`` weight
+  makes the posterior improper when the efficiency prior reaches ``e = 0``, so for
+  ``eff_unc > eff / 6`` the result depends on this cut: use ``prior_eff="lognormal"`` there.
+* When ``n`` is far below a large background (strong tension) the background quadrature is
+  centred on the mode of ``pi(b) Pois(n | b)`` rather than on the prior, so e.g. ``n = 0`` gives
+  ``-ln(1 - CL)`` for any background prior, as it must.
 
 Expected limits (convention)
 ----------------------------
@@ -84,6 +89,7 @@ _STATUS_DTYPE = "<U16"
 _CHUNK_ELEMENTS = 1_500_000  # rows x quadrature nodes processed at once (memory bound)
 _WIDTH = 8.0  # truncated-Gaussian quadrature range in standard deviations
 _GAMMA_WIDTH = 10.0  # Gamma(n+1) quadrature range in standard deviations
+_EFF_WIDTH = 6.0  # truncated-Gaussian efficiency prior range (defines the prior, see above)
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,12 +202,49 @@ def _lognormal_params(
         return np.log(center) - 0.5 * s2, np.sqrt(s2)
 
 
-def _prior_nodes(
-    center: NDArray[np.float64], unc: NDArray[np.float64], kind: str, k: int
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Quadrature nodes (N, k) and normalised log-weights (N, k) of a nuisance prior.
+def _tilted_mode(
+    n: NDArray[np.float64], center: NDArray[np.float64], unc: NDArray[np.float64], kind: str
+) -> NDArray[np.float64]:
+    """Mode of ``pi(b) * Pois(n | b)`` (the background posterior at zero signal).
 
-    Rows with ``unc == 0`` (or a log-normal around 0) get the fixed value with equal weights.
+    Closed form for the truncated Gaussian (positive root of ``b^2 + b (u^2 - c) - n u^2``);
+    for the log-normal the (concave) log-density in ``z = (ln b - mu_ln) / sigma_ln`` is
+    maximised by bisection. Rows with ``unc == 0`` return ``center``.
+    """
+    n, c, u = np.broadcast_arrays(*(np.asarray(v, float) for v in (n, center, unc)))
+    fixed = (u <= 0) | ((c <= 0) & (kind == "lognormal"))
+    if kind == "lognormal":
+        m, s = _lognormal_params(np.where(fixed, 1.0, c), np.where(fixed, 1.0, u))
+        lo, hi = np.full(n.shape, -60.0), np.full(n.shape, 60.0)
+        for _ in range(60):  # derivative -z + n s - s exp(m + s z) is decreasing in z
+            z = 0.5 * (lo + hi)
+            with np.errstate(over="ignore"):
+                up = -z + n * s - s * np.exp(m + s * z) > 0
+            lo, hi = np.where(up, z, lo), np.where(up, hi, z)
+        mode = np.exp(m + s * 0.5 * (lo + hi))
+    else:
+        uu = np.where(fixed, 1.0, u)
+        p = uu**2 - c
+        d = np.sqrt(p**2 + 4.0 * n * uu**2)
+        mode = np.where(p <= 0, 0.5 * (d - p), 2.0 * n * uu**2 / np.where(p + d > 0, p + d, 1.0))
+    return np.where(fixed, c, mode)
+
+
+def _prior_nodes(
+    center: NDArray[np.float64],
+    unc: NDArray[np.float64],
+    kind: str,
+    k: int,
+    at: NDArray[np.float64] | None = None,
+    width: float = _WIDTH,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Quadrature nodes (N, k) and log-weights (N, k) of a nuisance prior.
+
+    By default the nodes cover the prior and the weights are normalised (sum 1). With ``at``
+    (N,) the nodes are centred there instead (e.g. at the background posterior mode, see
+    :func:`_tilted_mode`) and the log-weights are the normalised prior density times the
+    quadrature weight (their sum is then not 1). Rows with ``unc == 0`` (or a log-normal around
+    0) get the fixed value with equal weights summing to 1.
     """
     center = np.asarray(center, float)[:, None]
     unc = np.asarray(unc, float)[:, None]
@@ -210,19 +253,29 @@ def _prior_nodes(
         fixed = fixed | (center <= 0.0)
         x, w = _gauss_hermite(k)
         m, s = _lognormal_params(np.where(fixed, 1.0, center), np.where(fixed, 1.0, unc))
-        nodes = np.exp(m + s * x[None, :])
-        logw = np.broadcast_to(np.log(w)[None, :], nodes.shape)
+        if at is None:
+            z0 = np.zeros_like(m)
+        else:
+            z0 = (np.log(np.where(fixed, 1.0, np.asarray(at, float)[:, None])) - m) / s
+            z0 = np.where(fixed, 0.0, z0)
+        nodes = np.exp(m + s * (z0 + x[None, :]))
+        logw = np.log(w)[None, :] - z0 * x[None, :] - 0.5 * z0**2
     else:
         x, w = _gauss_legendre(k)
         u = np.where(fixed, 1.0, unc)
-        lo = np.maximum(center - _WIDTH * u, 0.0)
-        hi = center + _WIDTH * u
+        mid = center if at is None else np.asarray(at, float)[:, None]
+        lo = np.maximum(mid - width * u, 0.0)
+        hi = mid + width * u
         half = 0.5 * (hi - lo)
         nodes = lo + half * (x[None, :] + 1.0)
-        logw = np.log(w)[None, :] + np.log(half) - 0.5 * ((nodes - center) / u) ** 2
+        logw = (
+            np.log(w)[None, :] + np.log(half) - 0.5 * ((nodes - center) / u) ** 2
+            - 0.5 * np.log(2.0 * np.pi) - np.log(u) - sc.log_ndtr(center / u)
+        )  # fmt: skip
     nodes = np.where(fixed, center, nodes)
     logw = np.where(fixed, -np.log(k), logw)
-    logw = logw - _logsumexp(logw)[:, None]
+    if at is None:
+        logw = logw - _logsumexp(logw)[:, None]
     return nodes, logw
 
 
@@ -292,10 +345,21 @@ def _log_prior_pdf(
 
 
 def _swap_order(n: NDArray[np.float64], unc: NDArray[np.float64], center, kind) -> NDArray:
-    """True where the background prior is wider than the likelihood (integrate over T)."""
-    wide = unc > np.sqrt(np.asarray(n, float) + 1.0)
+    """True where the Bayes integral over the background prior is done over T ~ Gamma(n + 1).
+
+    That is where the prior is wider than the Poisson likelihood (``unc > sqrt(n + 1)``) unless
+    the background posterior lies entirely in the smooth deep tail above ``n`` (strong tension
+    between ``n`` and a large ``bkg``), where the direct integral centred on the posterior mode
+    is accurate and the swapped one would miss the relevant region.
+    """
+    n = np.asarray(n, float)
+    root = np.sqrt(n + 1.0)
+    wide = unc > root
     if kind == "lognormal":
         wide = wide & (center > 0)
+    if np.any(wide):
+        mode = _tilted_mode(n, center, unc, kind)
+        wide &= ~(mode - _WIDTH * unc > n + 1.0 + _GAMMA_WIDTH * root)
     return wide
 
 
@@ -320,7 +384,7 @@ def smeared_poisson_cdf(
     known = u <= 0
     if prior_bkg == "lognormal":
         known = known | (b <= 0)
-    wide = _swap_order(kk, u, b, prior_bkg) & ~known
+    wide = (u > np.sqrt(kk + 1.0)) & ~known
     idx = np.flatnonzero(valid & known)
     out[idx] = sc.gammaincc(kk[idx] + 1.0, s[idx] + b[idx])
     for chunk in _chunks(np.flatnonzero(valid & ~known & ~wide), nodes):
@@ -468,7 +532,7 @@ def _bayes_core(
     if prior_eff == "lognormal":
         known_e = known_e | (e <= 0)
     wide = _swap_order(n, u, b, prior_bkg) & ~known_b
-    k_e = 1 if np.all(known_e[good]) else max(8, nodes // 2)
+    k_e = 1 if np.all(known_e[good]) else max(8, (3 * nodes) // 4)
     k_t = nodes + 16
     groups = (
         (np.flatnonzero(good & known_b), "known"),
@@ -504,7 +568,7 @@ def _bayes_group(
     if k_e == 1:
         en, logwe = e[:, None], np.zeros((e.size, 1))
     else:
-        en, logwe = _prior_nodes(e, ue, prior_eff, k_e)
+        en, logwe = _prior_nodes(e, ue, prior_eff, k_e, width=_EFF_WIDTH)
     en = en[:, :, None]  # (N, Ke, 1)
     with np.errstate(divide="ignore"):
         log_en = np.log(en)

@@ -552,8 +552,11 @@ class UnbinnedNLL:
         return p
 
     def value(self, values: Mapping[str, float] | None = None) -> float:
-        """The NLL at the start values updated with ``values``."""
-        return self(self.vector(values))
+        """The NLL at the start values updated with ``values``; names that are not parameters
+        of this cost are ignored (so the values of a simultaneous fit can be passed to the
+        cost of one category)."""
+        known = {k: v for k, v in (values or {}).items() if k in self.index}
+        return self(self.vector(known))
 
     def expected_density(
         self, x: ArrayLike, values: Mapping[str, float] | None = None, category: int = 0
@@ -873,7 +876,7 @@ def upper_limit_profile(
     cost: UnbinnedNLL,
     *,
     cl: float = 0.95,
-    method: str = "CLs",
+    method: str = "cls",
     poi: str = POI,
     bands: bool = True,
     start: Mapping[str, float] | None = None,
@@ -882,18 +885,21 @@ def upper_limit_profile(
 ) -> LimitResult:
     """Asymptotic profile-likelihood upper limit on ``poi`` (the signal strength ``mu``).
 
-    Test statistic q~_mu (mu-hat clipped at 0, q = 0 for mu-hat > mu); ``method`` "CLs"
-    (limit where p_{s+b} / (1 - p_b) = 1 - cl) or "CLs+b" (p_{s+b} = 1 - cl). ``sigma(mu)``
-    comes from the background-only Asimov data set generated at the conditional fit with
-    ``mu = 0`` (nuisances and global observables at their fitted values), as do the expected
-    median and +-1, +-2 sigma bands (``sqrt(q_mu,A) = Phi^-1(1 - alpha Phi(N)) + N`` for CLs,
-    ``Phi^-1(1 - alpha) + N`` for CLs+b; a band whose target is <= 0 is extrapolated linearly).
+    Test statistic q~_mu (mu-hat clipped at 0, q = 0 for mu-hat > mu); ``method`` "cls"
+    (limit where p_{s+b} / (1 - p_b) = 1 - cl) or "clsb" (CLs+b: p_{s+b} = 1 - cl), as in
+    :func:`darkscan.stats.counting.upper_limit_asymptotic` ("CLs", "CLs+b" are accepted).
+    ``sigma(mu)`` comes from the background-only Asimov data set generated at the conditional
+    fit with ``mu = 0`` (nuisances and global observables at their fitted values), as do the
+    expected median and +-1, +-2 sigma bands: ``sqrt(q_mu,A) = Phi^-1(1 - alpha Phi(N)) + N``
+    for CLs, ``Phi^-1(1 - alpha) + N`` for CLs+b (a band whose target is <= 0, i.e. the CLs+b
+    -2 sigma band at 95 % CL, is extrapolated linearly from the median and is negative).
     Returns a :class:`~darkscan.stats.results.LimitResult` of 0-d arrays in units of ``mu``.
     Failed fits give NaN and ``status = "failed"`` (with a RuntimeWarning saying why);
     ``"bracket-widened"`` means the limit lay more than 5 sigma above mu-hat.
     """
-    if method not in ("CLs", "CLs+b"):
-        raise ValueError(f"method must be 'CLs' or 'CLs+b', got {method!r}")
+    method = {"CLs": "cls", "CLs+b": "clsb"}.get(method, method)
+    if method not in ("cls", "clsb"):
+        raise ValueError(f"method must be 'cls' or 'clsb', got {method!r}")
     if not 0 < cl < 1:
         raise ValueError(f"cl must be in (0, 1), got {cl}")
     if poi not in cost.index:
@@ -948,7 +954,7 @@ def _upper_limit(cost, cl, alpha, method, name, poi, bands, start, panels, order
 
     def f_obs(mu: float) -> float:
         psb, clb = _cls_pvalues(q_obs(mu), q_asimov(mu))
-        p = psb / clb if method == "CLs" else psb
+        p = psb / clb if method == "cls" else psb
         return p - alpha
 
     lower = max(mu_hat, 0.0) + 0.1 * sigma_a
@@ -959,7 +965,7 @@ def _upper_limit(cost, cl, alpha, method, name, poi, bands, start, panels, order
     expected = {}
     if bands:
         for n_sig in (-2, -1, 0, 1, 2):
-            if method == "CLs":
+            if method == "cls":
                 target = special.ndtri(1.0 - alpha * special.ndtr(n_sig)) + n_sig
             else:
                 target = special.ndtri(1.0 - alpha) + n_sig
@@ -1004,7 +1010,7 @@ def discovery_significance(
     Returns a :class:`~darkscan.stats.results.SignificanceResult` of 0-d arrays."""
     if poi not in cost.index:
         raise ValueError(f"parameter of interest {poi!r} not in the model {cost.names}")
-    name = "profile-q0-asymptotic"
+    name = "profile-asymptotic"
     try:
         prof = _Profiler(cost, poi, start)
         if not prof.best.converged:
