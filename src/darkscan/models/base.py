@@ -255,8 +255,9 @@ class Model(ABC):
         """Closed-form integral of :meth:`_dsigma_dz` over z_lo < cos(theta*) < z_hi [GeV^-2]."""
         raise NotImplementedError  # pragma: no cover
 
-    def _kinematic_limit(self, process: str, mass: Array) -> Array:
-        """Threshold in sqrt(s) [GeV] for producing the mediator of ``mass``."""
+    def _kinematic_limit(self, process: str, mass: Array, c: dict[str, Array]) -> Array:
+        """Threshold in sqrt(s) [GeV] for producing the mediator of ``mass`` (default: the
+        mass itself, for a massless partner such as the photon)."""
         return mass
 
     def _production_inputs(
@@ -300,9 +301,9 @@ class Model(ABC):
             process, sqrt_s, mass, cos_theta_min, cos_theta_max, couplings
         )
         s = rs * rs
-        is_open = (rs > self._kinematic_limit(proc, m)) & (z_hi > z_lo)
+        is_open = (rs > self._kinematic_limit(proc, m, c)) & (z_hi > z_lo)
         # Evaluate on safe values where closed, then zero them.
-        s_safe = np.where(is_open, s, 4.0 * np.square(self._kinematic_limit(proc, m)) + 1.0)
+        s_safe = np.where(is_open, s, 4.0 * np.square(self._kinematic_limit(proc, m, c)) + 1.0)
         zl = np.where(is_open, z_lo, 0.0)
         zh = np.where(is_open, z_hi, 0.5)
         with np.errstate(all="ignore"):
@@ -323,8 +324,8 @@ class Model(ABC):
             process, sqrt_s, mass, cos_theta, 1.0, couplings
         )
         s = rs * rs
-        is_open = rs > self._kinematic_limit(proc, m)
-        s_safe = np.where(is_open, s, 4.0 * np.square(self._kinematic_limit(proc, m)) + 1.0)
+        is_open = rs > self._kinematic_limit(proc, m, c)
+        s_safe = np.where(is_open, s, 4.0 * np.square(self._kinematic_limit(proc, m, c)) + 1.0)
         with np.errstate(all="ignore"):
             d = self._dsigma_dz(proc, s_safe, m, c, z)
         return np.where(is_open, d * GEV2_TO_FB, 0.0)

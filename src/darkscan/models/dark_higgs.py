@@ -425,10 +425,8 @@ class DarkHiggs(Model):
         dz = z_hi - z_lo
         return pref * (6.0 * r_a * dz + 0.75 * lam * (dz - (z_hi**3 - z_lo**3) / 3.0))
 
-    def _kinematic_limit(self, process: str, mass: Array) -> Array:
-        # The true threshold m_h' + m_A' depends on the broadcast m_aprime, which this hook
-        # does not receive; the cross-section formulas vanish exactly below it themselves.
-        return mass
+    def _kinematic_limit(self, process: str, mass: Array, c: dict[str, Array]) -> Array:
+        return mass + c["m_aprime"]
 
 
 __all__ = [

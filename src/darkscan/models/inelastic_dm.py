@@ -44,7 +44,8 @@ Gamma(A' -> chi1 chi2), the latter (alpha_D m_A'/3) lambda^(1/2)(1, r1, r2)
 :func:`darkscan.models.dark_higgs.offshell_dark_photon_integral` (fixed node grids,
 vectorised). Every width is proportional to eps^2 alpha_D as long as the A' is off shell
 (Delta < m_A'); for Delta > m_A' the A' is produced on shell and the channels carry
-Gamma(chi2 -> chi1 A') BR(A' -> f) (eps-independent for eps > 0; 0 at eps = 0).
+Gamma(chi2 -> chi1 A') BR(A' -> f) (eps-independent for eps > 0), or ``chi1 A'`` carries the
+whole Gamma(chi2 -> chi1 A') when the A' cannot decay (eps = 0 or m_A' < 2 m_e).
 
 Small-splitting limit (Delta << m_chi, m_A'; Delta >> m_e), checked in the tests::
 
