@@ -208,11 +208,11 @@ def _model_from(n, b, sb, e, se, constraint, eff_constraint) -> _Model:
 # likelihood pieces (half deviances: -log L relative to its saturated value)
 # --------------------------------------------------------------------------------------------
 def _half_dev(k, lam):
-    """``lam - k + k log(k / lam)`` (>= 0): the Poisson half deviance, exact near lam = k."""
+    """``lam - k + k log(k / lam)`` (>= 0): the Poisson half deviance, exact near lam = k
+    (``lam`` for ``k = 0``, ``+inf`` for ``lam = 0 < k``)."""
     d = lam - k
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = d - k * np.log1p(d / np.where(k > 0, k, 1.0))
-    return np.where(k > 0, out, lam)
+        return d - k * np.log1p(d / np.where(k > 0, k, 1.0))
 
 
 def _lognormal_b(n, s, b_aux, k, free):
@@ -282,9 +282,13 @@ def _profile_b(m: _Model, s):
             a = t1 * s - n - mm
             root = np.sqrt(a * a + 4.0 * t1 * mm * s)
             b = np.where(a > 0, 2.0 * mm * s / (a + root), (root - a) / (2.0 * t1))
-            b = np.where(free, np.maximum(b, 0.0), ba)
-            db = np.where(free, tau * _half_dev(ba, b), 0.0)
-            cbb = np.where(free & (b > 0), -mm / (b * b), -np.inf)
+            if free.all():  # the common case (toys): no masking
+                db = tau * _half_dev(ba, b)
+                cbb = np.where(b > 0, -mm / (b * b), -np.inf)
+            else:
+                b = np.where(free, b, ba)
+                db = np.where(free, tau * _half_dev(ba, b), 0.0)
+                cbb = np.where(free & (b > 0), -mm / (b * b), -np.inf)
         elif m.bkind == "gaussian":
             b = np.where(free, _gauss_b(n, s, ba, par), ba)
             sig = np.where(free, par, 1.0)
@@ -307,12 +311,15 @@ class _Profile(NamedTuple):
 def _profile(m: _Model, mu) -> _Profile:
     """Conditional MLE of the nuisance parameters at signal strength ``mu`` (arrays)."""
     mu = np.broadcast_to(np.asarray(mu, float), m.n.shape)
-    e = m.e_aux.copy()
-    de = np.zeros_like(e)
+    e = m.e_aux
     efree = m.e_free & (mu > 0)
     if efree.any():
+        e = e.copy()
+        de = np.zeros_like(e)
         j = np.flatnonzero(efree)
         e[j], de[j] = _profile_e(m.take(j), mu[j])
+    else:
+        de = 0.0
     s = mu * e
     b, db, _ = _profile_b(m, s)
     dev = _half_dev(m.n, s + b) + db + de
@@ -443,8 +450,9 @@ def _qtilde(m: _Model, mu, ref: _Reference):
     prof = _profile(m, mu)
     dref = np.where(ref.mu_hat < 0, ref.dev0, ref.dev_hat)
     q = 2.0 * (prof.dev - dref)
+    # (NaN-free by construction; +inf only for data impossible under mu, e.g. n > 0 = s + b)
     q = np.where(ref.mu_hat > mu, 0.0, np.maximum(q, 0.0))
-    return np.nan_to_num(q, nan=0.0, posinf=np.finfo(float).max), prof
+    return q, prof
 
 
 def _asimov(m: _Model, ref: _Reference) -> _Model:

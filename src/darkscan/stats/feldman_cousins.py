@@ -147,6 +147,17 @@ def fc_accepts(
 
 
 def _accepts(s, n, b, u, cl) -> NDArray[np.bool_]:
+    empty, first, last = _above_set(s, n, b, u)
+    mass = np.where(empty, 0.0, _prob_between(first, last, s, b, u))
+    return mass < cl
+
+
+def _above_set(s, n, b, u) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64]]:
+    """The integer interval ``[first, last]`` of counts ranked strictly above ``n`` at ``s``.
+
+    ``empty`` where ``n`` has the highest rank. ``R`` is unimodal in the count (peak at
+    ``floor(s + b)`` or that + 1), so both ends are found by bisection over integers.
+    """
     thr = _log_ratio(n, s, b, u)
     lam = s + b
     f = np.floor(lam)
@@ -155,7 +166,7 @@ def _accepts(s, n, b, u, cl) -> NDArray[np.bool_]:
     peak = np.where(rc > rf, f + 1.0, f)
     r_peak = np.maximum(rf, rc)
     empty = r_peak <= thr
-    # smallest n in [0, peak] ranked above n_obs (R non-decreasing there)
+    # smallest count in [0, peak] ranked above n (R non-decreasing there)
     lo, hi = np.full(s.shape, -1.0), peak.copy()
     while True:
         open_ = (hi - lo > 1) & ~empty
@@ -166,7 +177,7 @@ def _accepts(s, n, b, u, cl) -> NDArray[np.bool_]:
         hi = np.where(open_ & above, mid, hi)
         lo = np.where(open_ & ~above, mid, lo)
     first = hi
-    # largest n >= peak ranked above n_obs (R non-increasing there): gallop, then bisect
+    # largest count >= peak ranked above n (R non-increasing there): gallop, then bisect
     step = np.ceil(np.sqrt(lam + 1.0)) + 1.0
     top = peak + step
     for _ in range(200):
@@ -184,21 +195,99 @@ def _accepts(s, n, b, u, cl) -> NDArray[np.bool_]:
         above = _log_ratio(mid, s, b, u) > thr
         lo = np.where(open_ & above, mid, lo)
         hi = np.where(open_ & ~above, mid, hi)
-    last = lo
-    mass = np.where(empty, 0.0, _prob_between(first, last, s, b, u))
-    return mass < cl
+    return empty, first, lo
+
+
+def _illinois(func, lo, hi, f_lo, f_hi, rtol: float = 1e-13, maxiter: int = 100):
+    """Vectorised Illinois (modified regula falsi) root of ``func`` bracketed by ``[lo, hi]``.
+
+    ``f_lo`` and ``f_hi`` have opposite signs (rows without a bracket are returned unchanged).
+    """
+    lo, hi, f_lo, f_hi = (np.array(v, dtype=float, copy=True) for v in (lo, hi, f_lo, f_hi))
+    side = np.zeros(lo.shape, dtype=int)
+    x = 0.5 * (lo + hi)
+    active = (f_lo * f_hi < 0) & np.isfinite(f_lo) & np.isfinite(f_hi)
+    for _ in range(maxiter):
+        if not np.any(active):
+            break
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_new = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        bad = ~np.isfinite(x_new) | (x_new <= np.minimum(lo, hi)) | (x_new >= np.maximum(lo, hi))
+        x_new = np.where(bad, 0.5 * (lo + hi), x_new)
+        f_new = func(x_new)
+        same_lo = np.sign(f_new) == np.sign(f_lo)
+        # replace the endpoint with the same sign; halve the retained end's value (Illinois)
+        lo_n = np.where(same_lo, x_new, lo)
+        f_lo_n = np.where(same_lo, f_new, np.where(side == -1, 0.5 * f_lo, f_lo))
+        hi_n = np.where(same_lo, hi, x_new)
+        f_hi_n = np.where(same_lo, np.where(side == 1, 0.5 * f_hi, f_hi), f_new)
+        side_n = np.where(same_lo, 1, -1)
+        upd = active
+        lo, f_lo = np.where(upd, lo_n, lo), np.where(upd, f_lo_n, f_lo)
+        hi, f_hi = np.where(upd, hi_n, hi), np.where(upd, f_hi_n, f_hi)
+        side = np.where(upd, side_n, side)
+        x = np.where(upd, x_new, x)
+        active &= (np.abs(hi - lo) > rtol * (1.0 + np.abs(x))) & (f_new != 0)
+    return x
+
+
+def _crossing(
+    n: NDArray[np.float64],
+    m: NDArray[np.float64],
+    b: NDArray[np.float64],
+    u: NDArray[np.float64],
+    s0: NDArray[np.float64],
+    upward: bool,
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Signal ``s`` where count ``m`` reaches the rank of count ``n`` (``R(m) = R(n)``).
+
+    ``upward``: ``m > n``, search ``s >= s0`` (``R(m) / R(n)`` increases with ``s``); else
+    ``m < n``, search ``0 <= s <= s0`` (the ratio increases as ``s`` decreases). Returns the
+    crossing and whether one exists in the search range.
+    """
+
+    def d(x):
+        with np.errstate(invalid="ignore"):
+            return _log_ratio(m, x, b, u) - _log_ratio(n, x, b, u)
+
+    if upward:
+        lo = s0.copy()
+        d_lo = d(lo)
+        found = d_lo <= 0
+        step = np.sqrt(lo + b + 1.0) + 1.0
+        hi = lo + step
+        d_hi = d(hi)
+        for _ in range(200):
+            short = found & ~(d_hi > 0)
+            if not np.any(short):
+                break
+            step = np.where(short, 2.0 * step, step)
+            hi = np.where(short, lo + step, hi)
+            d_hi = np.where(short, d(hi), d_hi)
+        root = _illinois(d, lo, hi, d_lo, d_hi)
+        return np.where(d_lo == 0, lo, root), found
+    lo, hi = np.zeros_like(s0), s0.copy()
+    d_lo, d_hi = d(lo), d(hi)
+    found = (d_lo > 0) & (d_hi <= 0)
+    root = _illinois(d, lo, hi, d_lo, d_hi)
+    return np.where(d_hi == 0, hi, root), found
 
 
 # --------------------------------------------------------------------------------------------
 # intervals for integer counts (flat arrays, in signal events)
 # --------------------------------------------------------------------------------------------
+_ISLANDS = 4  # rank crossings examined beyond each edge for detached accepted pieces
+_TEETH = 4  # rank crossings examined for the background monotonisation
+
+
 def _intervals_int(
     k: NDArray[np.float64],
     b: NDArray[np.float64],
     u: NDArray[np.float64],
     cl: float,
     grid_points: int,
-    iterations: int = 50,
+    monotonic_bkg: bool,
+    iterations: int = 60,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.str_]]:
     size = k.size
     status = np.full(size, STATUS_OK, dtype=_STATUS_DTYPE)
@@ -214,9 +303,8 @@ def _intervals_int(
     grid = np.concatenate([s_hi[:, None] * frac[None, :], s_best[:, None]], axis=1)
     grid.sort(axis=1)
     width = grid.shape[1]
-    acc = fc_accepts(
-        grid, k[:, None], b[:, None], u[:, None], cl
-    )  # (N, G+1), s_best column always True
+    # (N, G+1); the s_best column is always accepted (R(k) = 1 is the top rank there)
+    acc = fc_accepts(grid, k[:, None], b[:, None], u[:, None], cl)
     rows = np.arange(size)
     j_up = width - 1 - np.argmax(acc[:, ::-1], axis=1)
     j_lo = np.argmax(acc, axis=1)
@@ -236,17 +324,104 @@ def _intervals_int(
         ok_up, ok_lo = both[:size], both[size:]
         a_up, r_up = np.where(ok_up, mid_up, a_up), np.where(ok_up, r_up, mid_up)
         a_lo, r_lo = np.where(ok_lo, mid_lo, a_lo), np.where(ok_lo, r_lo, mid_lo)
-        if np.all(np.abs(r_up - a_up) <= 1e-10 * (1.0 + a_up)) and np.all(
-            at_zero | (np.abs(a_lo - r_lo) <= 1e-10 * (1.0 + a_lo))
+        if np.all(np.abs(r_up - a_up) <= 1e-11 * (1.0 + a_up)) and np.all(
+            at_zero | (np.abs(a_lo - r_lo) <= 1e-11 * (1.0 + a_lo))
         ):
             break
-    upper = 0.5 * (a_up + r_up)
-    lower = np.where(at_zero, 0.0, 0.5 * (a_lo + r_lo))
+    upper, u_top = _islands_up(k, b, u, cl, a_up)
+    lower = np.where(at_zero, 0.0, _islands_down(k, b, u, cl, a_lo))
+    if monotonic_bkg:
+        known = u <= 0
+        if np.any(known):
+            upper[known] = _teeth_sup(k[known], b[known], cl, upper[known], u_top[known])
     return lower, upper, status
 
 
+def _islands_up(k, b, u, cl, a_up) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Highest accepted signal: the edge ``a_up`` or the top of a detached accepted piece.
+
+    As ``s`` grows the counts above ``k`` overtake it one by one (at rank crossings) and the
+    probability of the higher-ranked set jumps up there; between crossings it is unimodal in
+    ``s``. A detached accepted piece therefore ends exactly at a crossing, with the probability
+    of ``[k + 1, U]`` just below it under ``cl``. Returns the top and the ``U`` there.
+    """
+    empty, _, last = _above_set(a_up, k, b, u)
+    u_edge = np.where(empty, np.floor(a_up + b), last)
+    top, u_top = a_up.copy(), u_edge.copy()
+    for j in range(_ISLANDS):
+        big = u_edge + j
+        s_c, found = _crossing(k, big + 1.0, b, u, a_up, upward=True)
+        ok = found & (s_c > top) & (_prob_between(k + 1.0, big, s_c, b, u) < cl)
+        top = np.where(ok, s_c, top)
+        u_top = np.where(ok, big, u_top)
+    return top, u_top
+
+
+def _islands_down(k, b, u, cl, a_lo) -> NDArray[np.float64]:
+    """Lowest accepted signal (mirror of :func:`_islands_up` on the low-signal side)."""
+    empty, first, _ = _above_set(a_lo, k, b, u)
+    l_edge = np.where(empty, k, first)
+    bottom = a_lo.copy()
+    for j in range(_ISLANDS):
+        small = l_edge - j
+        valid = small - 1.0 >= 0
+        s_c, found = _crossing(k, np.maximum(small - 1.0, 0.0), b, u, a_lo, upward=False)
+        ok = valid & found & (s_c < bottom)
+        ok &= _prob_between(small, k - 1.0, s_c, b, u) < cl
+        bottom = np.where(ok, s_c, bottom)
+    return bottom
+
+
+def _teeth_sup(k, b, cl, upper, u_top, grid: int = 24) -> NDArray[np.float64]:
+    """sup over b' >= b of the upper end (known background): the FC-table convention.
+
+    The upper end is a saw-tooth in the background: a tooth is the crossing curve
+    ``s_U(b')`` (count ``U + 1`` overtaking ``k``), alive where ``P(k+1 <= N <= U) < cl`` at the
+    crossing, and decreasing in ``b'``. The supremum is the current value or a tooth at its
+    birth ``b'_0 > b`` (located on a grid of ``b'`` and refined by bisection).
+    """
+    span = 2.0 + 2.0 * np.sqrt(b + k + 1.0)
+    best = upper.copy()
+    frac = np.linspace(0.0, 1.0, grid)
+    rows = np.arange(k.size)
+
+    def margin(kk, big, bp):
+        """P(k+1 <= N <= U) - cl at the crossing of U + 1 (negative: tooth alive)."""
+        zero = np.zeros_like(bp)
+        s_c, found = _crossing(kk, big + 1.0, bp, zero, zero, upward=True)
+        h = _prob_between(kk + 1.0, big, s_c, bp, zero) - cl
+        return np.where(found & (s_c > 0), h, 1.0), s_c
+
+    for j in range(1, _TEETH + 1):
+        big = u_top + j
+        bp = b[:, None] + span[:, None] * frac[None, :]
+        h, _ = margin(np.repeat(k, grid), np.repeat(big, grid), bp.ravel())
+        ok = h.reshape(-1, grid) < 0
+        has = np.any(ok, axis=1)
+        idx = np.argmax(ok, axis=1)
+        hi = bp[rows, idx]  # alive
+        lo = bp[rows, np.maximum(idx - 1, 0)]  # dead (or equal to hi when idx == 0)
+        h_hi = h.reshape(-1, grid)[rows, idx]
+        h_lo = h.reshape(-1, grid)[rows, np.maximum(idx - 1, 0)]
+        # the margin is continuous in b' along a tooth: Illinois for the birth, then make sure
+        # the returned point is alive (step to the alive side within the tolerance)
+        birth = _illinois(lambda x, big=big: margin(k, big, x)[0], lo, hi, h_lo, h_hi, rtol=1e-12)
+        birth = np.where(has & (idx > 0), birth, hi)
+        h_b, s_birth = margin(k, big, birth)
+        h_hi2, s_hi2 = margin(k, big, np.minimum(birth + 1e-9 * (1.0 + birth), hi))
+        s_birth = np.where(h_b < 0, s_birth, s_hi2)
+        alive = (h_b < 0) | (h_hi2 < 0)
+        best = np.where(has & alive, np.maximum(best, s_birth), best)
+    return best
+
+
 def _intervals(
-    n: NDArray[np.float64], b: NDArray[np.float64], u: NDArray[np.float64], cl: float, grid: int
+    n: NDArray[np.float64],
+    b: NDArray[np.float64],
+    u: NDArray[np.float64],
+    cl: float,
+    grid: int,
+    monotonic_bkg: bool,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.str_]]:
     """Intervals in signal events for flat arrays; non-integer n interpolated; unique rows once."""
     lo_n, hi_n = np.floor(n), np.ceil(n)
@@ -254,7 +429,9 @@ def _intervals(
     key = np.stack([np.concatenate([lo_n, hi_n]), np.tile(b, 2), np.tile(u, 2)], axis=1)
     uniq, inv = np.unique(key, axis=0, return_inverse=True)
     inv = np.ravel(inv)
-    lower_u, upper_u, status_u = _intervals_int(uniq[:, 0], uniq[:, 1], uniq[:, 2], cl, grid)
+    lower_u, upper_u, status_u = _intervals_int(
+        uniq[:, 0], uniq[:, 1], uniq[:, 2], cl, grid, monotonic_bkg
+    )
     size = n.size
     lower = (1 - frac) * lower_u[inv[:size]] + frac * lower_u[inv[size:]]
     upper = (1 - frac) * upper_u[inv[:size]] + frac * upper_u[inv[size:]]
@@ -275,7 +452,8 @@ def interval_fc(
     expected: bool = True,
     *,
     bands: str = "quantile",
-    grid_points: int = 200,
+    monotonic_bkg: bool = True,
+    grid_points: int = 100,
 ) -> LimitResult:
     """Feldman-Cousins interval ``[lower, observed]`` on the signal strength ``mu``.
 
@@ -315,7 +493,7 @@ def interval_fc(
     upper = np.full(n.size, np.inf)
     status = np.full(n.size, STATUS_FAILED, dtype=_STATUS_DTYPE)
     if np.any(good):
-        lo_s, hi_s, st = _intervals(n[good], b[good], u[good], cl, int(grid_points))
+        lo_s, hi_s, st = _intervals(n[good], b[good], u[good], cl, int(grid_points), monotonic_bkg)
         lower[good], upper[good], status[good] = lo_s / e[good], hi_s / e[good], st
     exp = np.full((n.size, 5), np.nan)
     if expected:
@@ -324,7 +502,10 @@ def interval_fc(
             bg, ug, eg = b[good], u[good], e[good]
 
             def limits(nn, rows):
-                return _intervals(nn, bg[rows], ug[rows], cl, int(grid_points))[1] / eg[rows]
+                return (
+                    _intervals(nn, bg[rows], ug[rows], cl, int(grid_points), monotonic_bkg)[1]
+                    / eg[rows]
+                )
 
             exp[good] = expected_from_limit_function(limits, (bg, ug, eg), bg, ug,
                                                      "truncated-gaussian", bands)  # fmt: skip

@@ -56,31 +56,37 @@ def _check_toys(n_toys: int) -> int:
     return n_toys
 
 
-def _draw(m: _c._Model, rows, mu, b_gen, e_gen, n_toys: int, rng: np.random.Generator):
-    """Toy data sets (flattened rows x toys) of the models ``rows`` drawn at ``(mu, b, e)``."""
-    h = rows.size
-    rep = np.repeat(rows, n_toys)
-    mt = m.take(rep)
+def _draw(mt: _c._Model, mu, b_gen, e_gen, n_toys: int, rng: np.random.Generator):
+    """Toy data sets drawn at ``(mu, b_gen, e_gen)`` (one value per hypothesis).
+
+    ``mt`` holds the hypotheses repeated ``n_toys`` times (flattened hypotheses x toys); its
+    counts and auxiliary measurements are replaced by the draws.
+    """
+    size = mt.size
     lam = np.repeat(mu * e_gen + b_gen, n_toys)
     n = rng.poisson(lam).astype(float)
-    bg = np.repeat(b_gen, n_toys)
     b_aux = mt.b_aux
-    if m.b_free[rows].any():
-        if m.bkind == "poisson":
+    if mt.b_free.any():
+        bg = np.repeat(b_gen, n_toys)
+        if mt.bkind == "poisson":
             tau = mt.b_par
             draw = rng.poisson(tau * bg) / tau
-        elif m.bkind == "gaussian":
-            draw = bg + mt.b_par * rng.standard_normal(h * n_toys)
+        elif mt.bkind == "gaussian":
+            draw = bg + mt.b_par * rng.standard_normal(size)
         else:
-            draw = bg * np.exp(mt.b_par * rng.standard_normal(h * n_toys))
-        b_aux = np.where(mt.b_free, draw, b_aux)
+            draw = bg * np.exp(mt.b_par * rng.standard_normal(size))
+        b_aux = draw if mt.b_free.all() else np.where(mt.b_free, draw, b_aux)
     e_aux = mt.e_aux
-    if m.e_free[rows].any():
+    if mt.e_free.any():
         eg = np.repeat(e_gen, n_toys)
-        z = rng.standard_normal(h * n_toys)
-        draw = eg + mt.e_par * z if m.ekind == "gaussian" else eg * np.exp(mt.e_par * z)
+        z = rng.standard_normal(size)
+        draw = eg + mt.e_par * z if mt.ekind == "gaussian" else eg * np.exp(mt.e_par * z)
         e_aux = np.where(mt.e_free, draw, e_aux)
     return mt.replace(n=n, b_aux=b_aux, e_aux=e_aux)
+
+
+def _repeat(m: _c._Model, n_toys: int) -> _c._Model:
+    return m.take(np.repeat(np.arange(m.size), n_toys))
 
 
 def _reference_lazy(m: _c._Model, discovery: bool = False) -> _c._Reference:
@@ -126,8 +132,8 @@ class _Chunk:
         self.rng = rng
         self.method = method
         self.ref = _c._reference(m)
-        rows = np.arange(m.size)
-        self.toys_b = _draw(m, rows, np.zeros(m.size), self.ref.b0, self.ref.e0, n_toys, rng)
+        self.toys_b = _draw(_repeat(m, n_toys), np.zeros(m.size), self.ref.b0, self.ref.e0,
+                            n_toys, rng)
         self.ref_b = _reference_lazy(self.toys_b)
         p = special.ndtr(-np.asarray(_c.BAND_SIGMAS))
         self.kth = np.clip(np.ceil(p * n_toys).astype(int) - 1, 0, n_toys - 1)
@@ -138,15 +144,15 @@ class _Chunk:
         m = self.m.take(rows)
         ref = _c._take_ref(self.ref, rows)
         q_obs, prof = _c._qtilde(m, mu, ref)
-        toys_sb = _draw(self.m, rows, mu, prof.b, prof.e, t, self.rng)
-        ref_sb = _reference_lazy(toys_sb)
-        mu_rep = np.repeat(mu, t)
-        q_sb, _ = _c._qtilde(toys_sb, mu_rep, ref_sb)
         if rows.size == self.m.size:  # all rows, in order
             toys_b, ref_b = self.toys_b, self.ref_b
         else:
             sel = (rows[:, None] * t + np.arange(t)).ravel()
             toys_b, ref_b = self.toys_b.take(sel), _c._take_ref(self.ref_b, sel)
+        # signal-plus-background toys at the conditional fit (the static arrays are shared)
+        toys_sb = _draw(toys_b, mu, prof.b, prof.e, t, self.rng)
+        mu_rep = np.repeat(mu, t)
+        q_sb, _ = _c._qtilde(toys_sb, mu_rep, _reference_lazy(toys_sb))
         q_b, _ = _c._qtilde(toys_b, mu_rep, ref_b)
         q_sb = q_sb.reshape(rows.size, t)
         q_b = q_b.reshape(rows.size, t)
@@ -201,12 +207,13 @@ def _chunk_limits(m: _c._Model, asym: LimitResult, idx, alpha, method, n_toys, n
     rows = np.flatnonzero(ok)
     if rows.size == 0:
         return out, code
-    # the grid: from half the lowest asymptotic limit to 1.6 x the highest, plus the room
-    # small counts need (the exact limit exceeds the asymptotic one there)
-    lo = 0.5 * lo_a[rows]
-    hi = 1.6 * hi_a[rows] + 2.5 / m.e_aux[rows]
+    # the grid, geometric, around the asymptotic limits (observed and bands) with a margin
+    # that grows at small counts, where the asymptotic formulae are poor
+    w = 0.15 + 1.0 / np.sqrt(1.0 + ch.ref.b0[rows])
+    lo = lo_a[rows] / (1.0 + w)
+    hi = hi_a[rows] * (1.0 + w)
     frac = np.linspace(0.0, 1.0, n_grid)
-    grid = lo[:, None] * (hi / lo)[:, None] ** frac[None, :]  # geometric
+    grid = lo[:, None] * (hi / lo)[:, None] ** frac[None, :]
     mus = np.full((h, n_grid), np.nan)
     vals = np.full((6, h, n_grid), np.nan)
     mus[rows] = grid
@@ -263,7 +270,7 @@ def upper_limit_toys(
     method: str = "cls",
     n_toys: int = 10_000,
     seed: int = 0,
-    n_grid: int = 12,
+    n_grid: int = 10,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LimitResult:
@@ -367,7 +374,7 @@ def pvalues_toys(
         rows = np.arange(idx.size)
         ref = _c._take_ref(ch.ref, rows)
         q_obs, prof = _c._qtilde(ch.m, muf[idx], ref)
-        toys = _draw(ch.m, rows, muf[idx], prof.b, prof.e, n_toys, ch.rng)
+        toys = _draw(ch.toys_b, muf[idx], prof.b, prof.e, n_toys, ch.rng)
         q_sb, _ = _c._qtilde(toys, np.repeat(muf[idx], n_toys), _reference_lazy(toys))
         q_b, _ = _c._qtilde(ch.toys_b, np.repeat(muf[idx], n_toys), ch.ref_b)
         return k, (_at_least(q_sb.reshape(idx.size, -1), q_obs),
@@ -410,7 +417,7 @@ def discovery_toys(
         sub = m.take(idx)
         ref = _c._reference(sub)
         rng = _rng(seed, k)
-        toys = _draw(sub, np.arange(idx.size), np.zeros(idx.size), ref.b0, ref.e0, n_toys, rng)
+        toys = _draw(_repeat(sub, n_toys), np.zeros(idx.size), ref.b0, ref.e0, n_toys, rng)
         q_t = _q0(_reference_lazy(toys, discovery=True)).reshape(idx.size, n_toys)
         return k, _at_least(q_t, _q0(ref)) * n_toys
 
