@@ -78,7 +78,14 @@ from scipy import special as sc
 
 from darkscan.stats.results import STATUS_FAILED, STATUS_OK, STATUS_WIDENED, LimitResult
 
-__all__ = ["BAND_QUANTILES", "PRIORS", "upper_limit_bayes"]
+__all__ = [
+    "BAND_QUANTILES",
+    "PRIORS",
+    "background_only_quantiles",
+    "expected_from_limit_function",
+    "smeared_poisson_cdf",
+    "upper_limit_bayes",
+]
 
 #: Supported nuisance priors.
 PRIORS = ("truncated-gaussian", "lognormal")
