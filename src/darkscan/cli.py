@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from darkscan import __version__
+from darkscan.commands import generate as _generate
+from darkscan.commands import limit as _limit
+from darkscan.commands import run as _run
 
 
 def _coupling_option_names() -> list[str]:
@@ -81,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"coupling {name} (value, list or grid)",
         )
     _add_common(pm)
+    _limit.add_parser(sub)
+    _generate.add_parser(sub)
+    _run.add_parser(sub)
     return parser
 
 
@@ -209,7 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    handlers = {"model": _cmd_model}
+    handlers = {"model": _cmd_model, "limit": _limit.run, "generate": _generate.run,
+                "run": _run.run}
     try:
         return handlers[args.command](args)
     except ValueError as exc:

@@ -1,0 +1,1 @@
+"""Reconstruction variables computed from :class:`darkscan.detector.base.RecoEvents`."""

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``darkscan`` command line, one module per verb."""
