@@ -185,7 +185,7 @@ def run_analysis(
     model: str | None = None,
     data: Path | None = None,
     use_net: bool | None = None,
-    net_epochs: tuple[int, int] = (30, 60),
+    net_epochs: tuple[int, int] = (5, 150),
     progress: bool = True,
     plots: bool = True,
     log: Callable[[str], None] = print,
@@ -269,22 +269,27 @@ def run_analysis(
     from darkscan.selection.punzi_net import torch_available
 
     features = {k: (d, np.asarray(v, float)) for k, (d, v) in analysis.cut_grid.items()}
-    cuts = optimise_cuts(both, features, gen_masses, gen_lo, gen_hi, sigma_ref, lumi)
+    # optimise / train on one half of the simulated events, measure the FOM on the other
+    from darkscan.selection.punzi import split_table
+
+    train, test = split_table(both, 0.5, np.random.default_rng(seeds[-3]))
+    cuts_train = optimise_cuts(train, features, gen_masses, gen_lo, gen_hi, sigma_ref, lumi)
+    cuts = cuts_train.evaluate(test, gen_lo, gen_hi, sigma_ref, lumi)
     net = None
     net_note = ""
+    fom_cmp = None
     want_net = torch_available() if use_net is None else use_net
     if want_net and not torch_available():
-        net_note = "torch is not installed (pip install 'darkscan[ml]'): hand-made cuts used"
-        want_net = False
-    if not want_net and not net_note:
+        raise ValueError("--net needs torch: pip install 'darkscan[ml]'")
+    if not want_net:
         net_note = ("torch is not installed: the Punzi-net is skipped and the hand-made cuts "
                     "are used" if not torch_available() else "Punzi-net disabled (--no-net)")
     if want_net:
         from darkscan.selection.punzi_net import compare_fom, train_punzi_net
 
-        net = train_punzi_net(both, list(analysis.features), gen_masses, gen_lo, gen_hi,
+        net = train_punzi_net(train, list(analysis.features), gen_masses, gen_lo, gen_hi,
                               sigma_ref, lumi, seed=seed, epochs_pretrain=net_epochs[0],
-                              epochs_punzi=net_epochs[1], progress=progress)
+                              epochs_punzi=net_epochs[1], progress=progress, eval_table=test)
         fom_cmp = compare_fom(cuts, net)
     timings["selection_s"] = time.perf_counter() - t0
     if net_note:
@@ -304,8 +309,10 @@ def run_analysis(
         selection_name = "punzi-net"
         gen_eff = np.asarray(net.eff, float)
     else:
-        thresholds = {name: (features[name][0], np.interp(masses, gen_masses, cuts.thresholds[name]))
-                      for name in features}
+        thresholds = {
+            name: (features[name][0], _interp_thresholds(masses, gen_masses, cuts.thresholds[name]))
+            for name in features
+        }
         bkg_score = sig_score = None
         selection_name = "cuts"
         gen_eff = np.asarray(cuts.eff, float)
@@ -429,6 +436,7 @@ def run_analysis(
                            for m, i, r, e in zip(gen_masses, sig_info, res, gen_eff,
                                                  strict=True)],
         "fom": fom_rows,
+        "fom_comparison": None if fom_cmp is None else _plain(fom_cmp),
         "timings_s": timings,
         "python_peak_memory_mb": peak / 2**20,
     }
@@ -439,6 +447,33 @@ def run_analysis(
                           bkg_score, lumi, cuts, net, gen_masses, gen_lo, gen_hi)
     atomic_write_json(out / "summary.json", summary)
     return RunResult(rows, summary, out)
+
+
+def _plain(obj: Any) -> Any:
+    """numpy containers and scalars -> plain Python for JSON."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _interp_thresholds(masses: NDArray, gen_masses: NDArray, thr: NDArray) -> NDArray:
+    """Per-mass thresholds at the scan masses: linear interpolation where both neighbours are
+    finite, else the nearest generated mass's value (a 'no cut' +-inf stays as it is)."""
+    thr = np.asarray(thr, float)
+    finite = np.isfinite(thr)
+    nearest = thr[np.abs(masses[:, None] - gen_masses[None, :]).argmin(axis=1)]
+    if finite.sum() < 2:
+        return nearest
+    lin = np.interp(masses, gen_masses[finite], thr[finite])
+    idx = np.searchsorted(gen_masses, masses).clip(1, len(gen_masses) - 1)
+    both_finite = finite[idx - 1] & finite[idx]
+    return np.where(both_finite, lin, nearest)
 
 
 def interp_sigma(analysis: Analysis, collider, mass: float) -> float:
