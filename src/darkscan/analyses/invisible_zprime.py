@@ -85,7 +85,7 @@ ANALYSIS = Analysis(
         "recoil_p_cm": (">", (0.0, 0.2, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5)),
     },
     scan=Windows("recoil_mass", n_sigma=2.0, step_sigma=0.5, mass_min=0.1, mass_max=8.0),
-    limits=Limits(cl=0.90, method="cls", bkg_syst_rel=0.10, global_toys=2000),
+    limits=Limits(cl=0.90, method="cls", bkg_syst_rel=0.10, global_toys=500),
     interpret=Interpretation(
         coupling="g_prime",
         models={"fully-invisible": "zprime-lmu-ltau-invisible", "vanilla": "zprime-lmu-ltau"},
