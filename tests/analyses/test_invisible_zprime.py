@@ -10,16 +10,34 @@ from darkscan.analyses import analysis_names, get_analysis
 from darkscan.analyses.runner import LIMIT_COLUMNS, run_analysis
 from darkscan.cli import main
 
-REQUIRED = ("mass_gev", "sigma_ul_obs_fb", "sigma_ul_exp_fb", "sigma_ul_exp_m1",
-            "sigma_ul_exp_p1", "sigma_ul_exp_m2", "sigma_ul_exp_p2", "coupling_ul_obs",
-            "coupling_ul_exp", "local_z", "status")
+REQUIRED = (
+    "mass_gev",
+    "sigma_ul_obs_fb",
+    "sigma_ul_exp_fb",
+    "sigma_ul_exp_m1",
+    "sigma_ul_exp_p1",
+    "sigma_ul_exp_m2",
+    "sigma_ul_exp_p2",
+    "coupling_ul_obs",
+    "coupling_ul_exp",
+    "local_z",
+    "status",
+)
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    res = run_analysis(get_analysis("invisible-zprime"), out=out, seed=3, scale=0.004,
-                       use_net=False, progress=False, plots=False, log=lambda m: None)
+    res = run_analysis(
+        get_analysis("invisible-zprime"),
+        out=out,
+        seed=3,
+        scale=0.004,
+        use_net=False,
+        progress=False,
+        plots=False,
+        log=lambda m: None,
+    )
     return res
 
 
@@ -86,12 +104,27 @@ def test_runs_on_a_data_file(tmp_path):
     reco = simulate(batch, "belle2", rng)
     for suffix in ("parquet", "root"):
         path = write_events(tmp_path / f"data.{suffix}", reco)
-        res = run_analysis(get_analysis("invisible-zprime"), out=tmp_path / suffix, seed=1,
-                           scale=0.004, use_net=False, progress=False, plots=False,
-                           data=path, log=lambda m: None)
+        res = run_analysis(
+            get_analysis("invisible-zprime"),
+            out=tmp_path / suffix,
+            seed=1,
+            scale=0.004,
+            use_net=False,
+            progress=False,
+            plots=False,
+            data=path,
+            log=lambda m: None,
+        )
         n_obs = np.array([r["n_obs"] for r in res.rows])
         assert np.all(n_obs == np.round(n_obs)) and n_obs.max() > 0
         assert res.summary["observed_from"].startswith("data")
     with pytest.raises(ValueError, match="not found"):
-        run_analysis(get_analysis("invisible-zprime"), out=tmp_path / "x", scale=0.004,
-                     use_net=False, progress=False, plots=False, data=tmp_path / "missing.root")
+        run_analysis(
+            get_analysis("invisible-zprime"),
+            out=tmp_path / "x",
+            scale=0.004,
+            use_net=False,
+            progress=False,
+            plots=False,
+            data=tmp_path / "missing.root",
+        )

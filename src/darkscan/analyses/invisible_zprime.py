@@ -33,8 +33,9 @@ def zprime_sigma_fb(collider, mass: float) -> float:
     """sigma(e+e- -> mu mu Z') [fb] at g' = 1 with ISR, no cuts (the efficiency reference)."""
     from darkscan.models.zprime import cross_section_mumu_zprime_fb
 
-    return float(cross_section_mumu_zprime_fb(collider.sqrt_s, mass, 1.0, isr=True,
-                                              collider=collider.name))
+    return float(
+        cross_section_mumu_zprime_fb(collider.sqrt_s, mass, 1.0, isr=True, collider=collider.name)
+    )
 
 
 ANALYSIS = Analysis(
@@ -56,29 +57,57 @@ ANALYSIS = Analysis(
         params={"g_prime": 1.0},
     ),
     backgrounds=(
-        Background("mu mu (gamma)", "ee-mumu", 1_500_000,
-                   {"bias": {"photon_theta_lab_deg": ((25.0, 135.0),), "photon_e_min_gev": 0.05}}),
+        Background(
+            "mu mu (gamma)",
+            "ee-mumu",
+            1_500_000,
+            {"bias": {"photon_theta_lab_deg": ((25.0, 135.0),), "photon_e_min_gev": 0.05}},
+        ),
         # taus forced to the modes that can fake two muons (mu, pi): exact weights
         Background("tau tau (gamma)", "ee-tautau", 1_000_000, {"tau_modes": ("mu", "pi")}),
-        Background("e e mu mu", "ee-eemumu", 600_000,
-                   {"lepton_theta_deg": (17.0, 150.0), "lepton_min_pt": 0.4,
-                    "electrons_lost_theta_deg": (17.0, 150.0)}),
+        Background(
+            "e e mu mu",
+            "ee-eemumu",
+            600_000,
+            {
+                "lepton_theta_deg": (17.0, 150.0),
+                "lepton_min_pt": 0.4,
+                "electrons_lost_theta_deg": (17.0, 150.0),
+            },
+        ),
     ),
     preselection=(
         Cut("two opposite-charge tracks", lambda t: t["q_sum"] == 0),
         Cut("both muon ID", lambda t: t["mu_id_min"] > 0.5),
         Cut("pT > 0.4 GeV", lambda t: (t["pt1"] > 0.4) & (t["pt2"] > 0.4)),
-        Cut("recoil into the barrel ECL",
-            lambda t: (t["recoil_theta_lab"] > BARREL_DEG[0])
-            & (t["recoil_theta_lab"] < BARREL_DEG[1])),
+        Cut(
+            "recoil into the barrel ECL",
+            lambda t: (
+                (t["recoil_theta_lab"] > BARREL_DEG[0]) & (t["recoil_theta_lab"] < BARREL_DEG[1])
+            ),
+        ),
         Cut("no extra photon > 0.1 GeV", lambda t: t["n_extra_clusters"] == 0),
         Cut("no KLM veto", lambda t: t.get("klm_veto", np.zeros_like(t["q_sum"])) == 0),
         Cut("opening angle < 179 deg (CM)", lambda t: t["opening_angle_cm"] < 179.0),
-        Cut("trigger", lambda t: t.get("trg_two_track", np.ones_like(t["q_sum"], bool))
-            | t.get("trg_single_muon", np.zeros_like(t["q_sum"], bool))),
+        Cut(
+            "trigger",
+            lambda t: (
+                t.get("trg_two_track", np.ones_like(t["q_sum"], bool))
+                | t.get("trg_single_muon", np.zeros_like(t["q_sum"], bool))
+            ),
+        ),
     ),
-    features=("recoil_mass", "recoil_p_cm", "pt_mumu_cm", "p_mumu_cm", "p1_cm", "p2_cm",
-              "opening_angle_cm", "recoil_theta_lab", "m_mumu"),
+    features=(
+        "recoil_mass",
+        "recoil_p_cm",
+        "pt_mumu_cm",
+        "p_mumu_cm",
+        "p1_cm",
+        "p2_cm",
+        "opening_angle_cm",
+        "recoil_theta_lab",
+        "m_mumu",
+    ),
     cut_grid={
         "pt_mumu_cm": (">", tuple(np.linspace(0.0, 3.0, 13))),
         "opening_angle_cm": ("<", (120.0, 140.0, 150.0, 160.0, 170.0, 175.0, 179.0)),

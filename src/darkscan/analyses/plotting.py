@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+
 import numpy as np
 
 from darkscan.io import atomic_savefig
 from darkscan.plots import _pyplot
 
 
-def make_all(analysis, out: Path, rows, summary, signal, background, sig_score, bkg_score,
-             lumi, cuts, net, gen_masses, gen_lo, gen_hi) -> list[Path]:
+def make_all(
+    analysis,
+    out: Path,
+    rows,
+    summary,
+    signal,
+    background,
+    sig_score,
+    bkg_score,
+    lumi,
+    cuts,
+    net,
+    gen_masses,
+    gen_lo,
+    gen_hi,
+) -> list[Path]:
     """Recoil spectrum, cut flow, FOM per mass, cross-section limits, coupling exclusion."""
     plt = _pyplot()
     paths = [
@@ -31,14 +46,27 @@ def _recoil_spectrum(plt, analysis, out, summary, signal, background, lumi) -> P
     stacks = [background[var][background["sample"] == k] for k in range(len(labels))]
     weights = [lumi * background["weight"][background["sample"] == k] for k in range(len(labels))]
     if any(len(s) for s in stacks):
-        ax.hist(stacks, bins=edges, weights=weights, stacked=True, label=labels,
-                histtype="stepfilled", alpha=0.7)
+        ax.hist(
+            stacks,
+            bins=edges,
+            weights=weights,
+            stacked=True,
+            label=labels,
+            histtype="stepfilled",
+            alpha=0.7,
+        )
     g_show = 0.01
     for m in (1.0, 4.0, 7.0):
         sel = np.isclose(signal["mass_gen"], m)
         if np.any(sel):
-            ax.hist(signal[var][sel], bins=edges, weights=lumi * g_show**2 * signal["weight"][sel],
-                    histtype="step", lw=1.5, label=f"Z' {m:g} GeV, g' = {g_show:g}")
+            ax.hist(
+                signal[var][sel],
+                bins=edges,
+                weights=lumi * g_show**2 * signal["weight"][sel],
+                histtype="step",
+                lw=1.5,
+                label=f"Z' {m:g} GeV, g' = {g_show:g}",
+            )
     ax.set_yscale("log")
     ax.set_xlabel("recoil mass [GeV]")
     ax.set_ylabel(f"events / {edges[1] - edges[0]:.2g} GeV ({lumi:g} fb$^{{-1}}$)")
@@ -97,17 +125,26 @@ def _sigma_limits(plt, analysis, out, rows, summary) -> Path:
         return np.array([r[k] for r in rows])
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.fill_between(m, col("sigma_ul_exp_m2"), col("sigma_ul_exp_p2"), color="gold",
-                    label="expected +-2 sigma")
-    ax.fill_between(m, col("sigma_ul_exp_m1"), col("sigma_ul_exp_p1"), color="limegreen",
-                    label="expected +-1 sigma")
+    ax.fill_between(
+        m, col("sigma_ul_exp_m2"), col("sigma_ul_exp_p2"), color="gold", label="expected +-2 sigma"
+    )
+    ax.fill_between(
+        m,
+        col("sigma_ul_exp_m1"),
+        col("sigma_ul_exp_p1"),
+        color="limegreen",
+        label="expected +-1 sigma",
+    )
     ax.plot(m, col("sigma_ul_exp_fb"), "k--", label="expected")
     ax.plot(m, col("sigma_ul_obs_fb"), "k-", lw=1, label="observed")
     ax.set_yscale("log")
     ax.set_xlabel("Z' mass [GeV]")
     ax.set_ylabel(f"{int(analysis.limits.cl * 100)} % CL upper limit on sigma x BR [fb]")
-    ax.set_title(f"{analysis.experiment}, {summary['lumi_fb']:g} fb$^{{-1}}$ "
-                 f"({summary['observed_from'][:40]})", fontsize="small")
+    ax.set_title(
+        f"{analysis.experiment}, {summary['lumi_fb']:g} fb$^{{-1}}$ "
+        f"({summary['observed_from'][:40]})",
+        fontsize="small",
+    )
     ax.legend(fontsize="small")
     fig.tight_layout()
     path = out / "sigma_limits.png"
@@ -124,16 +161,23 @@ def _coupling(plt, analysis, out, rows, summary) -> Path:
     grid = np.geomspace(max(m.min(), 1e-3), m.max(), 200)
     lo = g_prime_for_delta_a_mu(grid, DELTA_A_MU_EXP - 2 * DELTA_A_MU_ERR)
     hi = g_prime_for_delta_a_mu(grid, DELTA_A_MU_EXP + 2 * DELTA_A_MU_ERR)
-    ax.fill_between(grid, lo, hi, color="tab:green", alpha=0.3,
-                    label="(g-2)$_\\mu$ favoured (+-2 sigma)")
+    ax.fill_between(
+        grid, lo, hi, color="tab:green", alpha=0.3, label="(g-2)$_\\mu$ favoured (+-2 sigma)"
+    )
     exp = np.array([r["coupling_ul_exp"] for r in rows])
-    ax.fill_between(m, [r["coupling_ul_exp_m1"] for r in rows],
-                    [r["coupling_ul_exp_p1"] for r in rows], color="limegreen", alpha=0.5,
-                    label="expected +-1 sigma")
+    ax.fill_between(
+        m,
+        [r["coupling_ul_exp_m1"] for r in rows],
+        [r["coupling_ul_exp_p1"] for r in rows],
+        color="limegreen",
+        alpha=0.5,
+        label="expected +-1 sigma",
+    )
     ax.plot(m, exp, "k--", label="expected")
     ax.plot(m, [r["coupling_ul_obs"] for r in rows], "k-", lw=1, label="observed")
-    ax.plot([0.1, 1.0, 8.0], [3e-3, 3e-3, 1.0], "r:",
-            label="published: ~3e-3 (low mass) to ~1 (8 GeV)")
+    ax.plot(
+        [0.1, 1.0, 8.0], [3e-3, 3e-3, 1.0], "r:", label="published: ~3e-3 (low mass) to ~1 (8 GeV)"
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("Z' mass [GeV]")
@@ -145,4 +189,3 @@ def _coupling(plt, analysis, out, rows, summary) -> Path:
     atomic_savefig(fig, path, dpi=110)
     plt.close(fig)
     return path
-

@@ -35,11 +35,27 @@ from darkscan.stats.counting import discovery_asymptotic, upper_limit_asymptotic
 from darkscan.stats.scan import global_significance
 
 LIMIT_COLUMNS = (
-    "mass_gev", "sigma_ul_obs_fb", "sigma_ul_exp_fb", "sigma_ul_exp_m1", "sigma_ul_exp_p1",
-    "sigma_ul_exp_m2", "sigma_ul_exp_p2", "coupling_ul_obs", "coupling_ul_exp",
-    "coupling_ul_exp_m1", "coupling_ul_exp_p1", "local_z", "status", "efficiency",
-    "resolution_gev", "window_lo_gev", "window_hi_gev", "bkg_events", "bkg_unc_events",
-    "n_obs", "selection",
+    "mass_gev",
+    "sigma_ul_obs_fb",
+    "sigma_ul_exp_fb",
+    "sigma_ul_exp_m1",
+    "sigma_ul_exp_p1",
+    "sigma_ul_exp_m2",
+    "sigma_ul_exp_p2",
+    "coupling_ul_obs",
+    "coupling_ul_exp",
+    "coupling_ul_exp_m1",
+    "coupling_ul_exp_p1",
+    "local_z",
+    "status",
+    "efficiency",
+    "resolution_gev",
+    "window_lo_gev",
+    "window_hi_gev",
+    "bkg_events",
+    "bkg_unc_events",
+    "n_obs",
+    "selection",
 )
 
 
@@ -65,14 +81,20 @@ class Progress:
         if self.enabled:
             from rich.progress import (
                 BarColumn,
-                Progress as RichProgress,
                 TextColumn,
                 TimeElapsedColumn,
             )
+            from rich.progress import (
+                Progress as RichProgress,
+            )
 
             self._progress = RichProgress(
-                TextColumn("[bold]{task.description}"), BarColumn(), TextColumn(
-                    "{task.completed}/{task.total}"), TimeElapsedColumn(), transient=False)
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                transient=False,
+            )
             self._progress.__enter__()
         return self
 
@@ -88,8 +110,12 @@ class Progress:
 
 
 def simulate_sample(
-    process: str, params: dict[str, Any], n_events: int, rng: np.random.Generator,
-    analysis: Analysis, chunk: int = 200_000,
+    process: str,
+    params: dict[str, Any],
+    n_events: int,
+    rng: np.random.Generator,
+    analysis: Analysis,
+    chunk: int = 200_000,
 ) -> tuple[Table, dict[str, Any]]:
     """Generate, simulate and reconstruct ``n_events`` of ``process`` in chunks (memory bounded
     by ``chunk``); returns the preselected event table and sample information."""
@@ -121,11 +147,18 @@ def simulate_sample(
             mask &= cut.func(table)
             flow[c + 1] += float(np.sum(table["weight"][mask]))
         tables.append(_apply(table, mask))
-    info = {"process": process, "params": {k: str(v) for k, v in params.items()},
-            "events": n_gen, "cross_section_fb": sum_w,
-            "effective_lumi_fb": sum_w / sum_w2 if sum_w2 > 0 else 0.0,
-            "cutflow_fb": dict(zip(["two tracks", *[c.name for c in analysis.preselection]],
-                                   flow.tolist(), strict=True))}
+    info = {
+        "process": process,
+        "params": {k: str(v) for k, v in params.items()},
+        "events": n_gen,
+        "cross_section_fb": sum_w,
+        "effective_lumi_fb": sum_w / sum_w2 if sum_w2 > 0 else 0.0,
+        "cutflow_fb": dict(
+            zip(
+                ["two tracks", *[c.name for c in analysis.preselection]], flow.tolist(), strict=True
+            )
+        ),
+    }
     return _concat(tables), info
 
 
@@ -153,8 +186,13 @@ def scan_masses(gen_masses: NDArray, sigma: NDArray, window) -> NDArray[np.float
 
 
 def selection_matrix(
-    table: Table, thresholds: dict[str, tuple[str, NDArray]] | None, score: NDArray | None,
-    score_cut: float, variable: str, lo: NDArray, hi: NDArray,
+    table: Table,
+    thresholds: dict[str, tuple[str, NDArray]] | None,
+    score: NDArray | None,
+    score_cut: float,
+    variable: str,
+    lo: NDArray,
+    hi: NDArray,
 ) -> NDArray[np.bool_]:
     """(n_masses, n_events) boolean matrix: event passes hypothesis j's selection and window."""
     x = table[variable][None, :]
@@ -202,8 +240,9 @@ def run_analysis(
     if model_name not in interp.models:
         raise ValueError(f"unknown --model '{model_name}'; valid: {list(interp.models)}")
     collider = get_collider(analysis.experiment)
-    seeds = np.random.SeedSequence(seed).spawn(len(analysis.signal.masses)
-                                               + len(analysis.backgrounds) + 3)
+    seeds = np.random.SeedSequence(seed).spawn(
+        len(analysis.signal.masses) + len(analysis.backgrounds) + 3
+    )
     sig = analysis.signal
     gen_masses = np.asarray(sig.masses, float)
     timings: dict[str, float] = {}
@@ -217,8 +256,9 @@ def run_analysis(
         for k, m in enumerate(gen_masses):
             params = {**sig.params, sig.mass_param: float(m)}
             n = max(200, int(sig.events * scale))
-            t, info = simulate_sample(sig.process, params, n, np.random.default_rng(seeds[k]),
-                                      analysis)
+            t, info = simulate_sample(
+                sig.process, params, n, np.random.default_rng(seeds[k]), analysis
+            )
             t["is_signal"] = np.ones(len(t["weight"]), bool)
             t["mass_gen"] = np.full(len(t["weight"]), m)
             sig_tables.append(t)
@@ -227,9 +267,13 @@ def run_analysis(
         step = bar.task("background samples", len(analysis.backgrounds))
         for k, bk in enumerate(analysis.backgrounds):
             n = max(1000, int(bk.events * scale))
-            t, info = simulate_sample(bk.process, dict(bk.params), n,
-                                      np.random.default_rng(seeds[len(gen_masses) + k]),
-                                      analysis)
+            t, info = simulate_sample(
+                bk.process,
+                dict(bk.params),
+                n,
+                np.random.default_rng(seeds[len(gen_masses) + k]),
+                analysis,
+            )
             t["is_signal"] = np.zeros(len(t["weight"]), bool)
             t["mass_gen"] = np.full(len(t["weight"]), np.nan)
             t["sample"] = np.full(len(t["weight"]), k)
@@ -282,14 +326,28 @@ def run_analysis(
     if want_net and not torch_available():
         raise ValueError("--net needs torch: pip install 'darkscan[ml]'")
     if not want_net:
-        net_note = ("torch is not installed: the Punzi-net is skipped and the hand-made cuts "
-                    "are used" if not torch_available() else "Punzi-net disabled (--no-net)")
+        net_note = (
+            "torch is not installed: the Punzi-net is skipped and the hand-made cuts are used"
+            if not torch_available()
+            else "Punzi-net disabled (--no-net)"
+        )
     if want_net:
         from darkscan.selection.punzi_net import compare_fom, train_punzi_net
 
-        net = train_punzi_net(train, list(analysis.features), gen_masses, gen_lo, gen_hi,
-                              sigma_ref, lumi, seed=seed, epochs_pretrain=net_epochs[0],
-                              epochs_punzi=net_epochs[1], progress=progress, eval_table=test)
+        net = train_punzi_net(
+            train,
+            list(analysis.features),
+            gen_masses,
+            gen_lo,
+            gen_hi,
+            sigma_ref,
+            lumi,
+            seed=seed,
+            epochs_pretrain=net_epochs[0],
+            epochs_punzi=net_epochs[1],
+            progress=progress,
+            eval_table=test,
+        )
         fom_cmp = compare_fom(cuts, net)
     timings["selection_s"] = time.perf_counter() - t0
     if net_note:
@@ -334,8 +392,9 @@ def run_analysis(
     else:
         n_obs = a_bkg.astype(float) @ rng_obs.poisson(lw).astype(float)
         observed_from = f"background-only pseudo-experiment (seed {seed})"
-    lim = upper_limit_asymptotic(n_obs, b, b_unc, eff * lumi, 0.0, analysis.limits.cl,
-                                 method=analysis.limits.method)
+    lim = upper_limit_asymptotic(
+        n_obs, b, b_unc, eff * lumi, 0.0, analysis.limits.cl, method=analysis.limits.method
+    )
     sig_local = discovery_asymptotic(n_obs, b, b_unc)
     # whole-scan toys for the global significance
     n_toys = max(50, int(analysis.limits.global_toys * min(scale, 1.0)))
@@ -345,8 +404,7 @@ def run_analysis(
     for start in range(0, n_toys, 50):
         stop = min(start + 50, n_toys)
         counts = rng_toys.poisson(lw, size=(stop - start, lw.size)).astype(np.float32) @ af.T
-        maxima[start:stop] = discovery_asymptotic(counts, b[None, :], b_unc[None, :]).z.max(
-            axis=1)
+        maxima[start:stop] = discovery_asymptotic(counts, b[None, :], b_unc[None, :]).z.max(axis=1)
     z_obs = np.where(np.isfinite(sig_local.z), sig_local.z, 0.0)
     j_best = int(np.argmax(z_obs))
     glob = global_significance(float(z_obs[j_best]), maxima)
@@ -370,29 +428,31 @@ def run_analysis(
         st = str(lim.status[j])
         if not (eff[j] > 0):
             st = "failed"
-        rows.append({
-            "mass_gev": float(m),
-            "sigma_ul_obs_fb": float(lim.observed[j]),
-            "sigma_ul_exp_fb": float(lim.expected_median[j]),
-            "sigma_ul_exp_m1": float(lim.expected_minus1[j]),
-            "sigma_ul_exp_p1": float(lim.expected_plus1[j]),
-            "sigma_ul_exp_m2": float(lim.expected_minus2[j]),
-            "sigma_ul_exp_p2": float(lim.expected_plus2[j]),
-            "coupling_ul_obs": float(g_obs[j]),
-            "coupling_ul_exp": float(g_exp[j]),
-            "coupling_ul_exp_m1": float(g_m1[j]),
-            "coupling_ul_exp_p1": float(g_p1[j]),
-            "local_z": float(z_obs[j]),
-            "status": st,
-            "efficiency": float(eff[j]),
-            "resolution_gev": float(sigma_m[j]),
-            "window_lo_gev": float(lo[j]),
-            "window_hi_gev": float(hi[j]),
-            "bkg_events": float(b[j]),
-            "bkg_unc_events": float(b_unc[j]),
-            "n_obs": float(n_obs[j]),
-            "selection": selection_name,
-        })
+        rows.append(
+            {
+                "mass_gev": float(m),
+                "sigma_ul_obs_fb": float(lim.observed[j]),
+                "sigma_ul_exp_fb": float(lim.expected_median[j]),
+                "sigma_ul_exp_m1": float(lim.expected_minus1[j]),
+                "sigma_ul_exp_p1": float(lim.expected_plus1[j]),
+                "sigma_ul_exp_m2": float(lim.expected_minus2[j]),
+                "sigma_ul_exp_p2": float(lim.expected_plus2[j]),
+                "coupling_ul_obs": float(g_obs[j]),
+                "coupling_ul_exp": float(g_exp[j]),
+                "coupling_ul_exp_m1": float(g_m1[j]),
+                "coupling_ul_exp_p1": float(g_p1[j]),
+                "local_z": float(z_obs[j]),
+                "status": st,
+                "efficiency": float(eff[j]),
+                "resolution_gev": float(sigma_m[j]),
+                "window_lo_gev": float(lo[j]),
+                "window_hi_gev": float(hi[j]),
+                "bkg_events": float(b[j]),
+                "bkg_unc_events": float(b_unc[j]),
+                "n_obs": float(n_obs[j]),
+                "selection": selection_name,
+            }
+        )
 
     # ---------------------------------------------------------------- outputs
     out = Path(out)
@@ -402,11 +462,17 @@ def run_analysis(
     quoted = {}
     for mq in analysis.quote_masses:
         quoted[f"{mq:g}"] = float(np.interp(mq, masses, [r["coupling_ul_exp"] for r in rows]))
-    fom_rows = [{"mass_gev": float(m), "fom_cuts": float(cuts.fom[k]),
-                 "fom_net": float(net.fom[k]) if net is not None else None,
-                 "ratio_net_over_cuts": float(net.fom[k] / cuts.fom[k])
-                 if net is not None and cuts.fom[k] > 0 else None}
-                for k, m in enumerate(gen_masses)]
+    fom_rows = [
+        {
+            "mass_gev": float(m),
+            "fom_cuts": float(cuts.fom[k]),
+            "fom_net": float(net.fom[k]) if net is not None else None,
+            "ratio_net_over_cuts": float(net.fom[k] / cuts.fom[k])
+            if net is not None and cuts.fom[k] > 0
+            else None,
+        }
+        for k, m in enumerate(gen_masses)
+    ]
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     timings["total_s"] = time.perf_counter() - t_start
@@ -425,16 +491,23 @@ def run_analysis(
         "n_mass_points": int(masses.size),
         "n_failed_points": int(sum(r["status"] == "failed" for r in rows)),
         "expected_coupling_ul": quoted,
-        "reference": {"citation": analysis.reference.citation,
-                      "summary": analysis.reference.summary},
-        "most_significant": {"mass_gev": float(masses[j_best]), "local_z": glob.z_local,
-                             "global_p": glob.p_global, "global_z": glob.z_global,
-                             "trials_factor": glob.trials_factor, "toys": n_toys},
+        "reference": {
+            "citation": analysis.reference.citation,
+            "summary": analysis.reference.summary,
+        },
+        "most_significant": {
+            "mass_gev": float(masses[j_best]),
+            "local_z": glob.z_local,
+            "global_p": glob.p_global,
+            "global_z": glob.z_global,
+            "trials_factor": glob.trials_factor,
+            "toys": n_toys,
+        },
         "backgrounds": bkg_info,
-        "signal_samples": [{"mass_gev": float(m), **i, "resolution_gev": float(r),
-                            "efficiency_selected": float(e)}
-                           for m, i, r, e in zip(gen_masses, sig_info, res, gen_eff,
-                                                 strict=True)],
+        "signal_samples": [
+            {"mass_gev": float(m), **i, "resolution_gev": float(r), "efficiency_selected": float(e)}
+            for m, i, r, e in zip(gen_masses, sig_info, res, gen_eff, strict=True)
+        ],
         "fom": fom_rows,
         "fom_comparison": None if fom_cmp is None else _plain(fom_cmp),
         "timings_s": timings,
@@ -443,8 +516,22 @@ def run_analysis(
     if plots:
         from darkscan.analyses import plotting
 
-        plotting.make_all(analysis, out, rows, summary, signal, background, sig_score,
-                          bkg_score, lumi, cuts, net, gen_masses, gen_lo, gen_hi)
+        plotting.make_all(
+            analysis,
+            out,
+            rows,
+            summary,
+            signal,
+            background,
+            sig_score,
+            bkg_score,
+            lumi,
+            cuts,
+            net,
+            gen_masses,
+            gen_lo,
+            gen_hi,
+        )
     atomic_write_json(out / "summary.json", summary)
     return RunResult(rows, summary, out)
 
@@ -486,8 +573,9 @@ def interp_branching(analysis: Analysis, model: str, masses: NDArray) -> NDArray
     from darkscan.models import get_model
 
     mdl = get_model(analysis.interpret.models[model])
-    return mdl.branching_fraction(analysis.interpret.channel, masses,
-                                  **{analysis.interpret.coupling: 1e-3})
+    return mdl.branching_fraction(
+        analysis.interpret.channel, masses, **{analysis.interpret.coupling: 1e-3}
+    )
 
 
 def load_data(analysis: Analysis, path: Path, collider) -> Table:

@@ -19,9 +19,12 @@ from typing import Any
 
 import numpy as np
 
-METHODS = ("cls", "clsb", "cls-exact", "cls-toys", "clsb-toys", "bayes", "fc")
+METHODS = ("cls", "cls-asymptotic", "clsb", "cls-exact", "cls-toys", "clsb-toys", "bayes", "fc")
+#: Below this expected background ``--method cls`` uses the exact classical CLs.
+CLS_EXACT_BELOW_BKG = 10.0
 _METHOD_TITLES = {
-    "cls": "CLs (asymptotic, q~_mu)",
+    "cls": f"CLs (exact Poisson for bkg < {CLS_EXACT_BELOW_BKG:g}, else asymptotic q~_mu)",
+    "cls-asymptotic": "CLs (asymptotic, q~_mu)",
     "clsb": "CLs+b (asymptotic, q~_mu)",
     "cls-exact": "CLs (classical, exact Poisson)",
     "cls-toys": "CLs (toys, q~_mu)",
@@ -226,10 +229,10 @@ def _compute(cols: dict[str, np.ndarray], args: argparse.Namespace):
     method, cl = args.method, float(args.cl)
     if not 0.0 < cl < 1.0:
         raise ValueError(f"--cl must be in (0, 1), got {args.cl}")
-    if method in ("cls", "clsb"):
-        from darkscan.stats.counting import upper_limit_asymptotic
+    if method in ("cls", "cls-asymptotic", "clsb"):
+        from darkscan.stats.counting import upper_limit_asymptotic, upper_limit_exact
 
-        return upper_limit_asymptotic(
+        asym = upper_limit_asymptotic(
             n,
             b,
             sb,
@@ -238,8 +241,21 @@ def _compute(cols: dict[str, np.ndarray], args: argparse.Namespace):
             cl,
             constraint=args.constraint,
             eff_constraint=args.eff_constraint,
-            method=method,
+            method="clsb" if method == "clsb" else "cls",
         )
+        small = np.asarray(b, float) < CLS_EXACT_BELOW_BKG
+        if method != "cls" or not np.any(small):
+            return asym
+        # few events: the asymptotic formulae fail (1.35 instead of ln 10 = 2.303 events at
+        # n = b = 0, 90 % CL); use the classical CLs there
+        exact = upper_limit_exact(
+            n, b, sb, e, se, cl, constraint=args.constraint, eff_constraint=args.eff_constraint
+        )
+        fields = {
+            k: np.where(small, getattr(exact, k), getattr(asym, k))
+            for k in RESULT_KEYS + ("status",)
+        }
+        return asym._replace(**fields, method="cls-exact" if np.all(small) else "cls-hybrid")
     if method == "cls-exact":
         from darkscan.stats.counting import upper_limit_exact
 
@@ -405,7 +421,7 @@ def _print_table(recs: list[dict[str, Any]], args: argparse.Namespace, result) -
         cells.append(r["status"])
         table.add_row(*cells)
     console.print(table)
-    if args.method in ("cls", "clsb"):
+    if args.method in ("cls-asymptotic", "clsb"):
         small = sum(1 for r in recs if r["bkg"] < 3.0)
         if small:
             print(

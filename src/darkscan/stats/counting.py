@@ -29,7 +29,9 @@ the background constraint ``C_b`` chosen by ``constraint``:
 
 The efficiency constraint ``eff_constraint`` is ``"gaussian"`` (``e >= 0``) or
 ``"lognormal"`` (``kappa = 1 + eff_unc / eff``); ``eff_unc = 0`` fixes it. A zero
-efficiency means no sensitivity: every limit is ``+inf`` (status ``ok``).
+efficiency means no sensitivity: every limit is ``+inf`` with status ``failed`` (as wherever
+no finite limit exists, e.g. a Gaussian efficiency uncertainty so large that ``e = 0`` is
+allowed).
 
 Test statistics are those of Cowan, Cranmer, Gross and Vitells, Eur. Phys. J. C 71 (2011)
 1554 (CCGV): ``q~_mu`` (eq. 16) for upper limits and ``q_0`` (eq. 12) for discovery. The
@@ -86,8 +88,13 @@ CONSTRAINTS = ("poisson", "gaussian", "lognormal")
 EFF_CONSTRAINTS = ("gaussian", "lognormal")
 #: Order of the expected-limit bands (in sigma of the background-only distribution).
 BAND_SIGMAS = (-2.0, -1.0, 0.0, 1.0, 2.0)
-_BAND_KEYS = ("expected_minus2", "expected_minus1", "expected_median", "expected_plus1",
-              "expected_plus2")
+_BAND_KEYS = (
+    "expected_minus2",
+    "expected_minus1",
+    "expected_median",
+    "expected_plus1",
+    "expected_plus2",
+)
 
 _ST_OK, _ST_WIDENED, _ST_FAILED = 0, 1, 2
 _STATUS_NAMES = np.array([STATUS_OK, STATUS_WIDENED, STATUS_FAILED])
@@ -134,7 +141,19 @@ class _Model:
     ``log(kappa)`` (lognormal); ``*_free`` marks elements with an uncertainty.
     """
 
-    __slots__ = ("n", "b_aux", "b_par", "b_free", "e_aux", "e_par", "e_free", "bkind", "ekind")
+    __slots__ = (
+        "n",
+        "b_aux",
+        "b_par",
+        "b_free",
+        "e_aux",
+        "e_par",
+        "e_free",
+        "bkind",
+        "ekind",
+        "_consts",
+    )
+    _FIELDS = ("n", "b_aux", "b_par", "b_free", "e_aux", "e_par", "e_free", "bkind", "ekind")
 
     def __init__(self, n, b_aux, b_par, b_free, e_aux, e_par, e_free, bkind, ekind):
         self.n = n
@@ -146,17 +165,37 @@ class _Model:
         self.e_free = e_free
         self.bkind = bkind
         self.ekind = ekind
+        self._consts = None  # per-model constants of the Poisson profile (fits at many mu)
+
+    def poisson_consts(self):
+        """``(tau, 2 m, 4 (1 + tau) m, 1 / (2 (1 + tau)), 1 + tau, free.all())`` with
+        ``m = tau b_aux``, computed once per model."""
+        if self._consts is None:
+            tau = self.b_par
+            mm = tau * self.b_aux
+            t1 = 1.0 + tau
+            self._consts = (tau, 2.0 * mm, 4.0 * t1 * mm, 0.5 / t1, t1, bool(self.b_free.all()))
+        return self._consts
 
     @property
     def size(self) -> int:
         return self.n.size
 
     def take(self, idx: NDArray[np.intp]) -> _Model:
-        return _Model(self.n[idx], self.b_aux[idx], self.b_par[idx], self.b_free[idx],
-                      self.e_aux[idx], self.e_par[idx], self.e_free[idx], self.bkind, self.ekind)
+        return _Model(
+            self.n[idx],
+            self.b_aux[idx],
+            self.b_par[idx],
+            self.b_free[idx],
+            self.e_aux[idx],
+            self.e_par[idx],
+            self.e_free[idx],
+            self.bkind,
+            self.ekind,
+        )
 
     def replace(self, **kw: NDArray) -> _Model:
-        vals = {k: getattr(self, k) for k in self.__slots__}
+        vals = {k: getattr(self, k) for k in self._FIELDS}
         vals.update(kw)
         return _Model(**vals)
 
@@ -166,9 +205,16 @@ def _build(n_obs, bkg, bkg_unc, eff, eff_unc, constraint, eff_constraint, mu=Non
     (and the flattened ``mu`` when given, broadcast with the rest)."""
     _check_choice("constraint", constraint, CONSTRAINTS)
     _check_choice("eff_constraint", eff_constraint, EFF_CONSTRAINTS)
-    arrays = [_as_array(nm, v) for nm, v in (("n_obs", n_obs), ("bkg", bkg),
-                                            ("bkg_unc", bkg_unc), ("eff", eff),
-                                            ("eff_unc", eff_unc))]
+    arrays = [
+        _as_array(nm, v)
+        for nm, v in (
+            ("n_obs", n_obs),
+            ("bkg", bkg),
+            ("bkg_unc", bkg_unc),
+            ("eff", eff),
+            ("eff_unc", eff_unc),
+        )
+    ]
     if mu is not None:
         arrays.append(_as_array("mu", mu))
     try:
@@ -200,8 +246,7 @@ def _model_from(n, b, sb, e, se, constraint, eff_constraint) -> _Model:
         e_par = se.copy()
     else:
         e_par = np.log1p(se / np.where(e > 0, e, 1.0))
-    return _Model(n, b.copy(), b_par, b_free, e.copy(), e_par, e_free, constraint,
-                  eff_constraint)
+    return _Model(n, b.copy(), b_par, b_free, e.copy(), e_par, e_free, constraint, eff_constraint)
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,10 +279,13 @@ def _lognormal_b(n, s, b_aux, k, free):
         t = np.clip(np.log(np.maximum(bg, ba * 1e-12) / ba) / kk, lo, hi)
     idx = np.flatnonzero(free)
     t_out = np.zeros_like(n)
-    if idx.size:
+    if idx.size:  # j indexes the free subset
+        nf, sf, bf, kf = n[idx], s[idx], ba[idx], kk[idx]
         t_out[idx] = _newton(
-            lambda x, j: _lognormal_b_gh(x, n[j], s[j], ba[j], kk[j]),
-            t[idx], lo[idx], hi[idx],
+            lambda x, j: _lognormal_b_gh(x, nf[j], sf[j], bf[j], kf[j]),
+            t[idx],
+            lo[idx],
+            hi[idx],
         )
     b = np.where(free, ba * np.exp(kk * t_out), b_aux)
     return b, t_out
@@ -266,39 +314,42 @@ def _gauss_b(n, s, g, sigma):
     return np.maximum(np.nan_to_num(b, nan=0.0), 0.0)
 
 
-def _profile_b(m: _Model, s):
+def _profile_b(m: _Model, s, curvature: bool = False):
     """Conditional MLE of the background for signal ``s`` (events) at fixed efficiency.
 
-    Returns ``(b_hat, D_b, C_bb)``: the estimate, the constraint half deviance at it and the
-    second derivative of the constraint log term (``-inf`` where ``b`` is fixed or at its
-    bound, for the Schur complement of the efficiency profile).
+    Returns ``(b_hat, D_b, C_bb)``: the estimate, the constraint half deviance at it and, if
+    ``curvature``, the second derivative of the constraint log term (``-inf`` where ``b`` is
+    fixed or at its bound, for the Schur complement of the efficiency profile; else None).
     """
     n, ba, par, free = m.n, m.b_aux, m.b_par, m.b_free
     with np.errstate(divide="ignore", invalid="ignore"):
         if m.bkind == "poisson":
-            tau = par
-            mm = tau * ba
-            t1 = 1.0 + tau
-            a = t1 * s - n - mm
-            root = np.sqrt(a * a + 4.0 * t1 * mm * s)
-            b = np.where(a > 0, 2.0 * mm * s / (a + root), (root - a) / (2.0 * t1))
-            if free.all():  # the common case (toys): no masking
+            # (1 + tau) b^2 + a b - m s = 0 with a = (1 + tau) s - n - m; the positive root,
+            # written without cancellation for either sign of a
+            tau, mm2, c4, inv2t1, t1, all_free = m.poisson_consts()
+            a = t1 * s - n - 0.5 * mm2
+            w = np.sqrt(a * a + c4 * s) + np.abs(a)
+            b = np.where(a > 0, mm2 * s / w, w * inv2t1)
+            if all_free:  # the common case (toys): no masking
                 db = tau * _half_dev(ba, b)
-                cbb = np.where(b > 0, -mm / (b * b), -np.inf)
             else:
                 b = np.where(free, b, ba)
                 db = np.where(free, tau * _half_dev(ba, b), 0.0)
-                cbb = np.where(free & (b > 0), -mm / (b * b), -np.inf)
+            cbb = np.where(free & (b > 0), -0.5 * mm2 / (b * b), -np.inf) if curvature else None
         elif m.bkind == "gaussian":
             b = np.where(free, _gauss_b(n, s, ba, par), ba)
             sig = np.where(free, par, 1.0)
             db = np.where(free, 0.5 * ((b - ba) / sig) ** 2, 0.0)
-            cbb = np.where(free & (b > 0), -1.0 / (sig * sig), -np.inf)
+            cbb = np.where(free & (b > 0), -1.0 / (sig * sig), -np.inf) if curvature else None
         else:
             b, t = _lognormal_b(n, s, ba, par, free)
             kk = np.where(free, par, 1.0)
             db = 0.5 * t * t
-            cbb = np.where(free & (b > 0), (t * kk - 1.0) / (kk * kk * b * b), -np.inf)
+            cbb = (
+                np.where(free & (b > 0), (t * kk - 1.0) / (kk * kk * b * b), -np.inf)
+                if curvature
+                else None
+            )
     return b, db, cbb
 
 
@@ -339,7 +390,7 @@ def _profile_e(m: _Model, mu):
         else:
             ee = np.maximum(x, 0.0)
         s = muj * ee
-        b, _, cbb = _profile_b(sub, s)
+        b, _, cbb = _profile_b(sub, s, curvature=True)
         nu = s + b
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(sub.n > 0, sub.n / nu, 0.0)
@@ -369,19 +420,22 @@ def _profile_e(m: _Model, mu):
         e = ea * np.exp(k * x)
         return e, 0.5 * x * x
     lo = np.zeros_like(n)
-    hi = ea + par * (np.sqrt(n) + 1.0)  # the gradient is provably negative there
+    # the gradient is provably negative there (also for a toy measurement e_aux < 0)
+    hi = np.maximum(ea, 0.0) + par * (np.sqrt(n) + 1.0)
     g0, _ = grad_hess(lo, np.arange(n.size))
     x = np.zeros_like(n)  # g(0) <= 0: the maximum is on the boundary e = 0
     inner = np.flatnonzero(g0 > 0)
     if inner.size:
         # relative precision on e keeps s = mu e exact even where e_hat ~ 1/mu is tiny
-        x[inner] = _newton(lambda xx, j: grad_hess(xx, inner[j]), ea[inner], lo[inner],
-                           hi[inner], xscale=0.0)
+        x[inner] = _newton(
+            lambda xx, j: grad_hess(xx, inner[j]), ea[inner], lo[inner], hi[inner], xscale=0.0
+        )
     return x, 0.5 * ((x - ea) / par) ** 2
 
 
-def _newton(grad_hess: Callable, x0, lo, hi, max_iter: int = 80, tol: float = 1e-13,
-            xscale: float = 1.0):
+def _newton(
+    grad_hess: Callable, x0, lo, hi, max_iter: int = 80, tol: float = 1e-13, xscale: float = 1.0
+):
     """Zero of a gradient that is > 0 at ``lo`` and < 0 at ``hi`` (a 1-D maximum), vectorised.
 
     Newton steps are taken when the curvature is negative and the step stays inside the
@@ -401,10 +455,13 @@ def _newton(grad_hess: Callable, x0, lo, hi, max_iter: int = 80, tol: float = 1e
         ha = np.where(g < 0, xa, hi[active])
         ok = (h < 0) & np.isfinite(h) & np.isfinite(g)
         with np.errstate(divide="ignore", invalid="ignore"):
-            xn = np.where(ok, xa - g / np.where(ok, h, -1.0), 0.5 * (la + ha))
-        xn = np.where((xn > la) & (xn < ha), xn, 0.5 * (la + ha))
+            step = np.where(ok, -g / np.where(ok, h, -1.0), 0.0)
         scale = tol * (xscale + np.abs(xa))
-        done = (g == 0) | (np.abs(xn - xa) <= scale) | (ha - la <= scale)
+        # a Newton step below the tolerance is convergence (it may not move x at all)
+        tiny = ok & (np.abs(step) <= scale)
+        xn = xa + step
+        xn = np.where(tiny | (ok & (xn > la) & (xn < ha)), xn, 0.5 * (la + ha))
+        done = (g == 0) | tiny | (ha - la <= scale)
         xn = np.where(g == 0, xa, xn)
         x[active] = xn
         lo[active] = la
@@ -424,9 +481,12 @@ class _Reference(NamedTuple):
     e0: NDArray[np.float64]
 
 
-def _reference(m: _Model, need_dev0: NDArray[np.bool_] | None = None) -> _Reference:
-    """Unconditional fit (closed form: the main count is saturated, the constraints sit at
-    their auxiliary measurements) and the conditional fit at ``mu = 0``."""
+def _unconditional(m: _Model):
+    """Unconditional fit in closed form: the main count is saturated and the constraints
+    sit at their auxiliary measurements (``b >= 0``, ``e >= 0`` bounds included).
+    Returns ``(mu_hat, dev_hat)``; ``mu_hat`` is +-inf where the efficiency fit is zero."""
+    if m.bkind != "gaussian" and not m.e_free.any() and (m.e_aux > 0).all():  # fast path
+        return (m.n - m.b_aux) / m.e_aux, 0.0
     b_hat = np.where(m.b_free & (m.bkind == "gaussian"), np.maximum(m.b_aux, 0.0), m.b_aux)
     dev_hat = np.zeros_like(m.n)
     if m.bkind == "gaussian":
@@ -438,11 +498,17 @@ def _reference(m: _Model, need_dev0: NDArray[np.bool_] | None = None) -> _Refere
         dev_hat = dev_hat + np.where(m.e_free, 0.5 * ((e_hat - m.e_aux) / sig) ** 2, 0.0)
     excess = m.n - b_hat
     with np.errstate(divide="ignore", invalid="ignore"):
-        mu_hat = np.where(e_hat > 0, excess / np.where(e_hat > 0, e_hat, 1.0),
-                          np.sign(excess) * np.inf)
-    mu_hat = np.nan_to_num(mu_hat, nan=0.0)
+        mu_hat = np.where(
+            e_hat > 0, excess / np.where(e_hat > 0, e_hat, 1.0), np.sign(excess) * np.inf
+        )
+    return np.nan_to_num(mu_hat, nan=0.0), dev_hat
+
+
+def _reference(m: _Model) -> _Reference:
+    """Unconditional fit and the conditional fit at ``mu = 0``."""
+    mu_hat, dev_hat = _unconditional(m)
     p0 = _profile(m, np.zeros_like(m.n))
-    return _Reference(mu_hat, dev_hat, p0.dev, p0.b, p0.e)
+    return _Reference(mu_hat, np.broadcast_to(dev_hat, m.n.shape), p0.dev, p0.b, p0.e)
 
 
 def _qtilde(m: _Model, mu, ref: _Reference):
@@ -488,8 +554,17 @@ def _band_targets(alpha: float, method: str) -> NDArray[np.float64]:
 # --------------------------------------------------------------------------------------------
 # vectorised root finding
 # --------------------------------------------------------------------------------------------
-def _find_roots(f: Callable, hi, flo, *, rtol: float = 1e-10, ftol: float = 1e-12,
-                max_iter: int = 200, max_widen: int = 25, widen: float = 4.0):
+def _find_roots(
+    f: Callable,
+    hi,
+    flo,
+    *,
+    rtol: float = 1e-10,
+    ftol: float = 1e-12,
+    max_iter: int = 200,
+    max_widen: int = 25,
+    widen: float = 4.0,
+):
     """Roots of functions decreasing through zero on ``[0, hi]``, one per element.
 
     ``f(x, idx)`` evaluates the functions of elements ``idx`` at ``x``; ``f(0) = flo > 0``.
@@ -565,8 +640,9 @@ def _initial_hi(m: _Model, sb) -> NDArray[np.float64]:
     spread = np.sqrt(m.n + b + sb * sb + 1.0)
     s_hi = 1.5 * (3.0 + np.maximum(m.n - b, 0.0) + 4.0 * spread)
     rel = np.where(m.e_aux > 0, m.e_aux, 1.0)
-    rel_unc = np.where(m.e_free, (np.exp(m.e_par) - 1.0) if m.ekind == "lognormal"
-                       else m.e_par / rel, 0.0)
+    rel_unc = np.where(
+        m.e_free, (np.exp(m.e_par) - 1.0) if m.ekind == "lognormal" else m.e_par / rel, 0.0
+    )
     s_hi = s_hi * (1.0 + 4.0 * np.minimum(rel_unc, 1.0))
     return s_hi / rel
 
@@ -578,13 +654,21 @@ def _combine_status(*codes) -> NDArray[np.int8]:
 # --------------------------------------------------------------------------------------------
 # public API: asymptotic
 # --------------------------------------------------------------------------------------------
-def qmu_tilde(mu: ArrayLike, n_obs: ArrayLike, bkg: ArrayLike, bkg_unc: ArrayLike = 0.0,
-              eff: ArrayLike = 1.0, eff_unc: ArrayLike = 0.0, *, constraint: str = "poisson",
-              eff_constraint: str = "gaussian", asimov: bool = False) -> NDArray[np.float64]:
+def qmu_tilde(
+    mu: ArrayLike,
+    n_obs: ArrayLike,
+    bkg: ArrayLike,
+    bkg_unc: ArrayLike = 0.0,
+    eff: ArrayLike = 1.0,
+    eff_unc: ArrayLike = 0.0,
+    *,
+    constraint: str = "poisson",
+    eff_constraint: str = "gaussian",
+    asimov: bool = False,
+) -> NDArray[np.float64]:
     """The test statistic ``q~_mu`` (CCGV eq. 16) on the observed data, or with
     ``asimov=True`` on the background-only Asimov data set (``q_mu,A``). Broadcasts."""
-    m, shape, muf = _build(n_obs, bkg, bkg_unc, eff, eff_unc, constraint, eff_constraint,
-                           mu=mu)
+    m, shape, muf = _build(n_obs, bkg, bkg_unc, eff, eff_unc, constraint, eff_constraint, mu=mu)
     ref = _reference(m)
     if asimov:
         m = _asimov(m, ref)
@@ -593,8 +677,9 @@ def qmu_tilde(mu: ArrayLike, n_obs: ArrayLike, bkg: ArrayLike, bkg_unc: ArrayLik
     return q.reshape(shape)
 
 
-def q0(n_obs: ArrayLike, bkg: ArrayLike, bkg_unc: ArrayLike = 0.0, *,
-       constraint: str = "poisson") -> NDArray[np.float64]:
+def q0(
+    n_obs: ArrayLike, bkg: ArrayLike, bkg_unc: ArrayLike = 0.0, *, constraint: str = "poisson"
+) -> NDArray[np.float64]:
     """Discovery test statistic ``q_0`` (CCGV eq. 12): 0 for a deficit. Broadcasts."""
     m, shape = _build(n_obs, bkg, bkg_unc, 1.0, 0.0, constraint, "gaussian")
     ref = _reference(m)
@@ -602,33 +687,69 @@ def q0(n_obs: ArrayLike, bkg: ArrayLike, bkg_unc: ArrayLike = 0.0, *,
     return np.maximum(q, 0.0).reshape(shape)
 
 
-def pvalues_asymptotic(mu: ArrayLike, n_obs: ArrayLike, bkg: ArrayLike,
-                       bkg_unc: ArrayLike = 0.0, eff: ArrayLike = 1.0,
-                       eff_unc: ArrayLike = 0.0, *, constraint: str = "poisson",
-                       eff_constraint: str = "gaussian") -> dict[str, NDArray[np.float64]]:
+def pvalues_asymptotic(
+    mu: ArrayLike,
+    n_obs: ArrayLike,
+    bkg: ArrayLike,
+    bkg_unc: ArrayLike = 0.0,
+    eff: ArrayLike = 1.0,
+    eff_unc: ArrayLike = 0.0,
+    *,
+    constraint: str = "poisson",
+    eff_constraint: str = "gaussian",
+) -> dict[str, NDArray[np.float64]]:
     """Observed ``CLs``, ``CLs+b`` and ``CLb`` at signal strength ``mu`` (asymptotic).
 
     ``mu`` broadcasts with the model arrays (e.g. ``mu[:, None]`` against hypotheses for a
     scan). ``CLb = P(q~_mu >= q_obs | 0)`` so that ``CLs = CLs+b / CLb``.
     """
-    q = qmu_tilde(mu, n_obs, bkg, bkg_unc, eff, eff_unc, constraint=constraint,
-                  eff_constraint=eff_constraint)
-    qa = qmu_tilde(mu, n_obs, bkg, bkg_unc, eff, eff_unc, constraint=constraint,
-                   eff_constraint=eff_constraint, asimov=True)
+    q = qmu_tilde(
+        mu, n_obs, bkg, bkg_unc, eff, eff_unc, constraint=constraint, eff_constraint=eff_constraint
+    )
+    qa = qmu_tilde(
+        mu,
+        n_obs,
+        bkg,
+        bkg_unc,
+        eff,
+        eff_unc,
+        constraint=constraint,
+        eff_constraint=eff_constraint,
+        asimov=True,
+    )
     log_clsb = _log_p_asymptotic(q, qa, "clsb")
     log_cls = _log_p_asymptotic(q, qa, "cls")
-    return {"cls": np.exp(log_cls), "clsb": np.exp(log_clsb),
-            "clb": np.exp(np.minimum(log_clsb - log_cls, 0.0))}
+    return {
+        "cls": np.exp(log_cls),
+        "clsb": np.exp(log_clsb),
+        "clb": np.exp(np.minimum(log_clsb - log_cls, 0.0)),
+    }
 
 
-def expected_cls_asymptotic(mu: ArrayLike, n_obs: ArrayLike, bkg: ArrayLike,
-                            bkg_unc: ArrayLike = 0.0, eff: ArrayLike = 1.0,
-                            eff_unc: ArrayLike = 0.0, *, constraint: str = "poisson",
-                            eff_constraint: str = "gaussian") -> NDArray[np.float64]:
+def expected_cls_asymptotic(
+    mu: ArrayLike,
+    n_obs: ArrayLike,
+    bkg: ArrayLike,
+    bkg_unc: ArrayLike = 0.0,
+    eff: ArrayLike = 1.0,
+    eff_unc: ArrayLike = 0.0,
+    *,
+    constraint: str = "poisson",
+    eff_constraint: str = "gaussian",
+) -> NDArray[np.float64]:
     """Expected CLs at ``mu`` for the bands :data:`BAND_SIGMAS` (last axis, length 5):
     ``CLs_N = Phi(N - sqrt(q_mu,A)) / Phi(N)``."""
-    qa = qmu_tilde(mu, n_obs, bkg, bkg_unc, eff, eff_unc, constraint=constraint,
-                   eff_constraint=eff_constraint, asimov=True)
+    qa = qmu_tilde(
+        mu,
+        n_obs,
+        bkg,
+        bkg_unc,
+        eff,
+        eff_unc,
+        constraint=constraint,
+        eff_constraint=eff_constraint,
+        asimov=True,
+    )
     n = np.asarray(BAND_SIGMAS)
     sqa = np.sqrt(qa)[..., None]
     return special.ndtr(n - sqa) / special.ndtr(n)
@@ -667,8 +788,8 @@ def upper_limit_asymptotic(
     alpha = 1.0 - cl
     nh = m.size
     out = {k: np.full(nh, np.inf) for k in ("observed", *_BAND_KEYS)}
-    status = np.zeros(nh, np.int8)
-    live = np.flatnonzero(m.e_aux > 0)  # zero efficiency: no sensitivity, infinite limits
+    status = np.full(nh, _ST_FAILED, np.int8)  # zero efficiency: no sensitivity, no limit
+    live = np.flatnonzero(m.e_aux > 0)
     if live.size:
         ml = m.take(live)
         hi0 = _initial_hi(ml, sb[live]) if bracket is None else _bracket_hi(bracket, shape, live)
@@ -747,8 +868,9 @@ def _limit_result(out, status, shape, method, cl, lower=None) -> LimitResult:
     )
 
 
-def discovery_asymptotic(n_obs: ArrayLike, bkg: ArrayLike, bkg_unc: ArrayLike = 0.0, *,
-                         constraint: str = "poisson") -> SignificanceResult:
+def discovery_asymptotic(
+    n_obs: ArrayLike, bkg: ArrayLike, bkg_unc: ArrayLike = 0.0, *, constraint: str = "poisson"
+) -> SignificanceResult:
     """Local discovery p-value and significance ``Z = sqrt(q_0)`` (CCGV eq. 53).
 
     ``p = 1 - Phi(Z)``; a deficit (``n < b``) gives ``q_0 = 0``, ``p = 0.5``, ``Z = 0``.
@@ -757,8 +879,9 @@ def discovery_asymptotic(n_obs: ArrayLike, bkg: ArrayLike, bkg_unc: ArrayLike = 
     q = q0(n_obs, bkg, bkg_unc, constraint=constraint)
     z = np.sqrt(q)
     p = special.ndtr(-z)
-    return SignificanceResult(p_value=p, z=z, status=np.full(q.shape, STATUS_OK),
-                              method="asymptotic")
+    return SignificanceResult(
+        p_value=p, z=z, status=np.full(q.shape, STATUS_OK), method="asymptotic"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -859,16 +982,23 @@ def upper_limit_exact(
     _check_choice("method", method, ("cls", "clsb"))
     _check_choice("constraint", constraint, CONSTRAINTS)
     _check_choice("eff_constraint", eff_constraint, EFF_CONSTRAINTS)
-    arrays = [_as_array(nm, v) for nm, v in (("n_obs", n_obs), ("bkg", bkg),
-                                            ("bkg_unc", bkg_unc), ("eff", eff),
-                                            ("eff_unc", eff_unc))]
+    arrays = [
+        _as_array(nm, v)
+        for nm, v in (
+            ("n_obs", n_obs),
+            ("bkg", bkg),
+            ("bkg_unc", bkg_unc),
+            ("eff", eff),
+            ("eff_unc", eff_unc),
+        )
+    ]
     arrays = np.broadcast_arrays(*arrays)
     shape = arrays[0].shape
     n, b, sb, e, se = (np.array(a, float).ravel() for a in arrays)
     alpha = 1.0 - cl
     nh = n.size
     out = {k: np.full(nh, np.inf) for k in ("observed", *_BAND_KEYS)}
-    status = np.zeros(nh, np.int8)
+    status = np.full(nh, _ST_FAILED, np.int8)  # zero efficiency: infinite limits
     live = np.flatnonzero(e > 0)
     if live.size:
         kb = nodes if np.any(sb[live] > 0) else 1
@@ -890,12 +1020,12 @@ def upper_limit_exact(
         def f(mu, j):
             val = np.empty(j.size)
             for c0 in range(0, j.size, rows):  # bounded memory: rows x ke x kb nodes
-                jc = j[c0:c0 + rows]
+                jc = j[c0 : c0 + rows]
                 r = rep[jc]
-                lam = mu[c0:c0 + rows, None, None] * en[r][:, :, None] + bn[r][:, None, :]
+                lam = mu[c0 : c0 + rows, None, None] * en[r][:, :, None] + bn[r][:, None, :]
                 lw = lew[r][:, :, None] + lbw[r][:, None, :]
                 lq = _log_gammaincc(cnt[jc][:, None, None] + 1.0, lam)
-                val[c0:c0 + rows] = _logsumexp((lw + lq).reshape(jc.size, -1))
+                val[c0 : c0 + rows] = _logsumexp((lw + lq).reshape(jc.size, -1))
             if method == "cls":
                 val = val - log_den[j]
             return np.minimum(val, 0.0) - log_alpha

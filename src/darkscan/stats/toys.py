@@ -9,7 +9,7 @@ log-normal value) are drawn too, and every toy is refitted (closed forms).
 
 Upper limits: for each hypothesis ``CLs(mu)`` is computed on a grid of ``n_grid`` signal
 strengths placed around the asymptotic limits, and the crossing of ``1 - cl`` is found by
-linear interpolation of ``Phi^-1(CLs)`` (close to linear in ``mu``). The grid is extended
+quadratic interpolation of ``Phi^-1(CLs)`` (close to linear in ``mu``). The grid is extended
 up or down where it does not contain a crossing (status ``bracket-widened``). Expected
 limits come from the quantiles of ``q~_mu`` under the background-only toys (pyhf's
 convention): at each ``mu`` the N-sigma band uses the ``Phi(-N)`` quantile of the
@@ -36,7 +36,7 @@ from darkscan.stats.results import STATUS_OK, LimitResult, SignificanceResult
 
 __all__ = ["discovery_toys", "pvalues_toys", "upper_limit_toys"]
 
-_CHUNK_ELEMENTS = 400_000  # hypotheses x toys per chunk (bounded memory, ~100 MB per thread)
+_CHUNK_ELEMENTS = 50_000  # hypotheses x toys per chunk (arrays of ~0.4 MB: cache friendly)
 _MAX_EXTEND = 24
 
 
@@ -92,25 +92,21 @@ def _repeat(m: _c._Model, n_toys: int) -> _c._Model:
 def _reference_lazy(m: _c._Model, discovery: bool = False) -> _c._Reference:
     """:func:`counting._reference` with the mu = 0 fit only where it is needed: where
     ``mu_hat < 0`` for ``q~_mu``, where ``mu_hat > 0`` for ``q_0`` (``discovery=True``)."""
-    b_hat = np.where(m.b_free & (m.bkind == "gaussian"), np.maximum(m.b_aux, 0.0), m.b_aux)
-    dev_hat = np.zeros_like(m.n)
-    if m.bkind == "gaussian":
-        sig = np.where(m.b_free, m.b_par, 1.0)
-        dev_hat = dev_hat + np.where(m.b_free, 0.5 * ((b_hat - m.b_aux) / sig) ** 2, 0.0)
-    e_hat = np.maximum(m.e_aux, 0.0)
-    if m.ekind == "gaussian":
-        sig = np.where(m.e_free, m.e_par, 1.0)
-        dev_hat = dev_hat + np.where(m.e_free, 0.5 * ((e_hat - m.e_aux) / sig) ** 2, 0.0)
-    excess = m.n - b_hat
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mu_hat = np.where(e_hat > 0, excess / np.where(e_hat > 0, e_hat, 1.0),
-                          np.sign(excess) * np.inf)
-    mu_hat = np.nan_to_num(mu_hat, nan=0.0)
+    mu_hat, dev_hat = _c._unconditional(m)
     dev0 = np.zeros_like(m.n)
-    neg = np.flatnonzero(mu_hat > 0 if discovery else mu_hat < 0)
-    if neg.size:
-        dev0[neg] = _c._profile(m.take(neg), np.zeros(neg.size)).dev
-    return _c._Reference(mu_hat, dev_hat, dev0, m.b_aux, m.e_aux)
+    need = np.flatnonzero(mu_hat > 0 if discovery else mu_hat < 0)
+    if need.size:
+        dev0[need] = _c._profile(m.take(need), np.zeros(need.size)).dev
+    return _c._Reference(mu_hat, np.broadcast_to(dev_hat, m.n.shape), dev0, m.b_aux, m.e_aux)
+
+
+def _qtilde_sparse(m: _c._Model, mu, ref: _c._Reference):
+    """``q~_mu`` computed only where it is not zero by definition (``mu_hat <= mu``)."""
+    q = np.zeros_like(m.n)
+    j = np.flatnonzero(ref.mu_hat <= mu)
+    if j.size:
+        q[j], _ = _c._qtilde(m.take(j), mu[j], _c._take_ref(ref, j))
+    return q
 
 
 def _q0(ref: _c._Reference):
@@ -132,8 +128,9 @@ class _Chunk:
         self.rng = rng
         self.method = method
         self.ref = _c._reference(m)
-        self.toys_b = _draw(_repeat(m, n_toys), np.zeros(m.size), self.ref.b0, self.ref.e0,
-                            n_toys, rng)
+        self.toys_b = _draw(
+            _repeat(m, n_toys), np.zeros(m.size), self.ref.b0, self.ref.e0, n_toys, rng
+        )
         self.ref_b = _reference_lazy(self.toys_b)
         p = special.ndtr(-np.asarray(_c.BAND_SIGMAS))
         self.kth = np.clip(np.ceil(p * n_toys).astype(int) - 1, 0, n_toys - 1)
@@ -152,7 +149,7 @@ class _Chunk:
         # signal-plus-background toys at the conditional fit (the static arrays are shared)
         toys_sb = _draw(toys_b, mu, prof.b, prof.e, t, self.rng)
         mu_rep = np.repeat(mu, t)
-        q_sb, _ = _c._qtilde(toys_sb, mu_rep, _reference_lazy(toys_sb))
+        q_sb = _qtilde_sparse(toys_sb, mu_rep, _reference_lazy(toys_sb))
         q_b, _ = _c._qtilde(toys_b, mu_rep, ref_b)
         q_sb = q_sb.reshape(rows.size, t)
         q_b = q_b.reshape(rows.size, t)
@@ -190,17 +187,49 @@ def _crossings(mus, vals, alpha: float, n_toys: int):
     y1 = np.take_along_axis(y, i1[..., None], 2)[..., 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(y0 > y1, y0 / (y0 - y1), 0.5)
-    x = m0 + np.clip(frac, 0.0, 1.0) * (m1 - m0)
+    h = m1 - m0
+    x = m0 + np.clip(frac, 0.0, 1.0) * h
+    # quadratic through a third neighbour (the next point above, else the one below):
+    # removes the bias of the linear interpolation where the grid is coarse (small counts)
+    n_valid = valid.sum(axis=1)[None, :]
+    above = i1 + 1 < n_valid
+    i2 = np.where(above, i1 + 1, i0 - 1)
+    ok3 = (first > 0) & ((i1 + 1 < n_valid) | (i0 >= 1))
+    i2 = np.clip(i2, 0, ms.shape[1] - 1)
+    m2 = np.take_along_axis(np.broadcast_to(ms, y.shape), i2[..., None], 2)[..., 0]
+    y2 = np.take_along_axis(y, i2[..., None], 2)[..., 0]
+    x = np.where(ok3, _quadratic_root(m0, y0, m1, y1, m2, y2, x), x)
     where = np.where(~found, 1, np.where(first == 0, -1, 0))
     return x, where
+
+
+def _quadratic_root(m0, y0, m1, y1, m2, y2, linear):
+    """Root in [m0, m1] of the parabola through three points (y0 > 0 >= y1); the linear
+    estimate where the parabola has no root there or is not monotonic on the interval."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        h = m1 - m0
+        d01 = (y1 - y0) / h
+        d12 = (y2 - y1) / (m2 - m1)
+        a = (d12 - d01) / (m2 - m0)  # y = y0 + b t + a t^2, t = x - m0
+        b = d01 - a * h
+        disc = b * b - 4.0 * a * y0
+        root = np.sqrt(np.maximum(disc, 0.0))
+        # the root continuous with the linear one as a -> 0: t = -2 y0 / (b - root)
+        t = -2.0 * y0 / (b - root)
+        slope_ok = (b < 0) & (b + 2.0 * a * h < 0)  # decreasing over the whole interval
+        good = np.isfinite(t) & (disc >= 0) & (t >= 0) & (t <= h) & slope_ok
+    return np.where(good, m0 + np.where(good, t, 0.0), linear)
 
 
 def _chunk_limits(m: _c._Model, asym: LimitResult, idx, alpha, method, n_toys, n_grid, rng):
     ch = _Chunk(m, n_toys, rng, method)
     h = m.size
-    obs = np.asarray(asym.observed, float).ravel()[idx]
-    lo_a = np.minimum(obs, np.asarray(asym.expected_minus2, float).ravel()[idx])
-    hi_a = np.maximum(obs, np.asarray(asym.expected_plus2, float).ravel()[idx])
+    allv = np.stack(
+        [np.asarray(getattr(asym, k), float).ravel()[idx] for k in ("observed", *_c._BAND_KEYS)]
+    )
+    # the lowest positive value (the CLs+b -2 sigma band can be 0) and the highest
+    lo_a = np.min(np.where(allv > 0, allv, np.inf), axis=0)
+    hi_a = np.max(allv, axis=0)
     out = np.full((6, h), np.inf)
     code = np.full(h, _c._ST_FAILED, np.int8)
     ok = np.isfinite(hi_a) & (lo_a > 0)
@@ -245,15 +274,15 @@ def _chunk_limits(m: _c._Model, asym: LimitResult, idx, alpha, method, n_toys, n
     # a crossing still below the grid: interpolate from CLs(0) = 1 (always true)
     if np.any(where == -1):
         ms = np.nanmin(mus[rows], axis=1)
-        first = np.take_along_axis(vals[:, rows], np.nanargmin(mus[rows], axis=1)[None, :, None],
-                                   2)[..., 0]
+        first = np.take_along_axis(
+            vals[:, rows], np.nanargmin(mus[rows], axis=1)[None, :, None], 2
+        )[..., 0]
         lin = ms[None, :] * (1.0 - alpha) / np.maximum(1.0 - first, 1e-12)
         x = np.where(where == -1, np.minimum(lin, ms[None, :]), x)
     x = np.where(where == 1, np.inf, x)
     out[:, rows] = x
     failed = np.any(where == 1, axis=0)
-    code[rows] = np.where(failed, _c._ST_FAILED,
-                          np.where(widened[rows], _c._ST_WIDENED, _c._ST_OK))
+    code[rows] = np.where(failed, _c._ST_FAILED, np.where(widened[rows], _c._ST_WIDENED, _c._ST_OK))
     return out, code
 
 
@@ -270,7 +299,7 @@ def upper_limit_toys(
     method: str = "cls",
     n_toys: int = 10_000,
     seed: int = 0,
-    n_grid: int = 10,
+    n_grid: int = 8,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LimitResult:
@@ -280,8 +309,10 @@ def upper_limit_toys(
     hypothesis and hypothesis test (signal-plus-background toys are drawn anew at each
     ``mu``, the background-only toys once per hypothesis), ``n_grid`` grid points per
     hypothesis, ``workers`` threads (default: all cores), ``progress(done, total)`` is called
-    as chunks of hypotheses finish. The Monte Carlo precision of a 95 % CL limit with 1e4
-    toys is about 1 %. Deterministic for a given ``seed``.
+    as chunks of hypotheses finish. With 1e4 toys the Monte Carlo spread of a 95 % CL limit
+    is about 2 % (observed, median and +-1 sigma), 3 % (+2 sigma) and 6 % (-2 sigma, where
+    CLs+b ~ 0.002 is sampled by few toys); the grid interpolation adds a bias below 0.5 %.
+    Deterministic for a given ``seed``.
     """
     cl = _c._check_cl(cl)
     _c._check_choice("method", method, ("cls", "clsb"))
@@ -290,25 +321,38 @@ def upper_limit_toys(
         raise ValueError(f"n_grid must be >= 3, got {n_grid}")
     m, shape = _c._build(n_obs, bkg, bkg_unc, eff, eff_unc, constraint, eff_constraint)
     asym = _c.upper_limit_asymptotic(
-        np.reshape(m.n, -1), np.reshape(m.b_aux, -1),
+        np.reshape(m.n, -1),
+        np.reshape(m.b_aux, -1),
         np.broadcast_to(np.asarray(bkg_unc, float), shape).ravel(),
-        m.e_aux, np.broadcast_to(np.asarray(eff_unc, float), shape).ravel(), cl,
-        constraint=constraint, eff_constraint=eff_constraint, method=method,
+        m.e_aux,
+        np.broadcast_to(np.asarray(eff_unc, float), shape).ravel(),
+        cl,
+        constraint=constraint,
+        eff_constraint=eff_constraint,
+        method=method,
     )
     alpha = 1.0 - cl
     nh = m.size
     out = np.full((6, nh), np.inf)
-    status = np.zeros(nh, np.int8)
+    status = np.full(nh, _c._ST_FAILED, np.int8)  # zero efficiency: no finite limit
     live = np.flatnonzero(m.e_aux > 0)
     chunks = _chunks(live.size, n_toys)
 
     def work(k):
         idx = live[chunks[k]]
-        return k, _chunk_limits(m.take(idx), asym, idx, alpha, method, n_toys, int(n_grid),
-                                _rng(seed, k))
+        return k, _chunk_limits(
+            m.take(idx), asym, idx, alpha, method, n_toys, int(n_grid), _rng(seed, k)
+        )
 
-    _run_chunks(work, len(chunks), workers, progress, live, chunks,
-                lambda k, res: _store_limits(res, live[chunks[k]], out, status))
+    _run_chunks(
+        work,
+        len(chunks),
+        workers,
+        progress,
+        live,
+        chunks,
+        lambda k, res: _store_limits(res, live[chunks[k]], out, status),
+    )
     res = {"observed": out[0]}
     for k, key in enumerate(_c._BAND_KEYS):
         res[key] = out[k + 1]
@@ -361,8 +405,7 @@ def pvalues_toys(
     """Observed ``cls``, ``clsb`` and ``clb`` at ``mu`` from toys (``mu`` broadcasts with the
     model arrays), with ``CLb = P(q~_mu >= q_obs | 0)``."""
     n_toys = _check_toys(n_toys)
-    m, shape, muf = _c._build(n_obs, bkg, bkg_unc, eff, eff_unc, constraint, eff_constraint,
-                              mu=mu)
+    m, shape, muf = _c._build(n_obs, bkg, bkg_unc, eff, eff_unc, constraint, eff_constraint, mu=mu)
     nh = m.size
     clsb = np.ones(nh)
     clb = np.ones(nh)
@@ -377,8 +420,10 @@ def pvalues_toys(
         toys = _draw(ch.toys_b, muf[idx], prof.b, prof.e, n_toys, ch.rng)
         q_sb, _ = _c._qtilde(toys, np.repeat(muf[idx], n_toys), _reference_lazy(toys))
         q_b, _ = _c._qtilde(ch.toys_b, np.repeat(muf[idx], n_toys), ch.ref_b)
-        return k, (_at_least(q_sb.reshape(idx.size, -1), q_obs),
-                   _at_least(q_b.reshape(idx.size, -1), q_obs))
+        return k, (
+            _at_least(q_sb.reshape(idx.size, -1), q_obs),
+            _at_least(q_b.reshape(idx.size, -1), q_obs),
+        )
 
     def store(k, res):
         clsb[chunks[k]], clb[chunks[k]] = res
@@ -386,8 +431,11 @@ def pvalues_toys(
     _run_chunks(work, len(chunks), workers, None, np.arange(nh), chunks, store)
     with np.errstate(divide="ignore", invalid="ignore"):
         cls = np.where(clsb > 0, clsb / np.maximum(clb, 1.0 / n_toys), 0.0)
-    return {"cls": np.minimum(cls, 1.0).reshape(shape), "clsb": clsb.reshape(shape),
-            "clb": clb.reshape(shape)}
+    return {
+        "cls": np.minimum(cls, 1.0).reshape(shape),
+        "clsb": clsb.reshape(shape),
+        "clb": clb.reshape(shape),
+    }
 
 
 def discovery_toys(
@@ -427,5 +475,9 @@ def discovery_toys(
     _run_chunks(work, len(chunks), workers, None, np.arange(nh), chunks, store)
     p = (k_ge + 1.0) / (n_toys + 1.0)
     z = np.maximum(special.ndtri(1.0 - p), 0.0)
-    return SignificanceResult(p_value=p.reshape(shape), z=z.reshape(shape),
-                              status=np.full(shape, STATUS_OK), method="toys")
+    return SignificanceResult(
+        p_value=p.reshape(shape),
+        z=z.reshape(shape),
+        status=np.full(shape, STATUS_OK),
+        method="toys",
+    )
