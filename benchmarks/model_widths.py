@@ -80,8 +80,7 @@ def main() -> None:
     else:
         print(f"{args.model}: partial widths + total + BRs for {args.points:.0e} points")
         print(
-            f"  vectorised (best of {args.repeat}): {best:.3f} s "
-            f"-> {best / 1.0:.2f} x the 1 s goal"
+            f"  vectorised (best of {args.repeat}): {best:.3f} s -> {best / 1.0:.2f} x the 1 s goal"
         )
         print(f"  public API total_width() + branching_fractions(): {api:.3f} s")
         print(

@@ -215,8 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    handlers = {"model": _cmd_model, "limit": _limit.run, "generate": _generate.run,
-                "run": _run.run}
+    handlers = {
+        "model": _cmd_model,
+        "limit": _limit.run,
+        "generate": _generate.run,
+        "run": _run.run,
+    }
     try:
         return handlers[args.command](args)
     except ValueError as exc:
