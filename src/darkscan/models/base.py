@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import integrate
 
+from darkscan.checks import nonnegative_array
 from darkscan.physics.constants import (
     GEV2_TO_FB,
     HBAR_GEV_S,
@@ -64,16 +65,7 @@ class Production:
 
 def as_float_array(value: ArrayLike, name: str, *, allow_inf: bool = False) -> Array:
     """Convert to a float array; raise ValueError naming ``name`` if non-finite or negative."""
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric, got {value!r}") from exc
-    bad_finite = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
-    if np.any(bad_finite):
-        raise ValueError(f"{name} must be finite, got non-finite value(s)")
-    if np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0, got {arr[arr < 0].ravel()[:3].tolist()}")
-    return arr
+    return nonnegative_array(name, value, allow_inf=allow_inf)
 
 
 class Model(ABC):

@@ -76,6 +76,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special as sc
 
+from darkscan.checks import nonnegative_array
 from darkscan.stats.results import STATUS_FAILED, STATUS_OK, STATUS_WIDENED, LimitResult
 
 __all__ = [
@@ -103,15 +104,7 @@ _EFF_WIDTH = 6.0  # truncated-Gaussian efficiency prior range (defines the prior
 # input validation (shared with feldman_cousins)
 # --------------------------------------------------------------------------------------------
 def _check_array(name: str, value: ArrayLike) -> NDArray[np.float64]:
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric, got {value!r}") from exc
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return arr
+    return nonnegative_array(name, value)
 
 
 def _check_cl(cl: float) -> float:

@@ -63,6 +63,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from darkscan.checks import nonnegative_array
 from darkscan.stats.results import (
     STATUS_FAILED,
     STATUS_OK,
@@ -105,15 +106,7 @@ _TINY = 1e-300
 # input checks
 # --------------------------------------------------------------------------------------------
 def _as_array(name: str, value: ArrayLike) -> NDArray[np.float64]:
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric, got {value!r}") from exc
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {arr[~np.isfinite(arr)].ravel()[0]}")
-    if np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0, got {arr[arr < 0].ravel()[0]}")
-    return arr
+    return nonnegative_array(name, value)
 
 
 def _check_cl(cl: float) -> float:
