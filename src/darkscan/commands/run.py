@@ -122,8 +122,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  published: {s['reference']['summary']}")
     ms = s["most_significant"]
     print(
-        f"  largest excess: {ms['mass_gev']:.3f} GeV, local Z = {ms['local_z']:.2f}, "
-        f"global Z = {ms['global_z']:.2f} ({ms['toys']} toys)"
+        f"  largest excess: {ms['mass_gev']:.3f} GeV, local Z = {ms['local_z']:.2f} "
+        f"(asymptotic; local p from toys {ms['local_p_toys']:.3g}), global p = "
+        f"{ms['global_p']:.3g}, Z = {ms['global_z']:.2f} ({ms['toys']} toys)"
     )
     t = s["timings_s"]
     print(
