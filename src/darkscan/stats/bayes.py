@@ -702,17 +702,7 @@ def upper_limit_bayes(
         exp = _expected_bands(b, u, e, ue, cl, prior_bkg, prior_eff, nodes, bands)
     else:
         exp = np.full((n.size, 5), np.nan)
-    return LimitResult(
-        observed=obs.reshape(shape),
-        expected_median=exp[:, 2].reshape(shape),
-        expected_minus1=exp[:, 1].reshape(shape),
-        expected_plus1=exp[:, 3].reshape(shape),
-        expected_minus2=exp[:, 0].reshape(shape),
-        expected_plus2=exp[:, 4].reshape(shape),
-        status=status.reshape(shape),
-        method=f"bayes-flat-{prior_bkg}",
-        cl=cl,
-    )
+    return LimitResult.from_bands(obs, exp, status, f"bayes-flat-{prior_bkg}", cl, shape)
 
 
 def _expected_bands(b, u, e, ue, cl, prior_bkg, prior_eff, nodes, bands) -> NDArray[np.float64]:

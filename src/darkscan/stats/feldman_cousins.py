@@ -532,15 +532,5 @@ def interval_fc(
 
             exp[good] = expected_from_limit_function(limits, (bg, ug, eg), bg, ug,
                                                      "truncated-gaussian", bands)  # fmt: skip
-    return LimitResult(
-        observed=upper.reshape(shape),
-        expected_median=exp[:, 2].reshape(shape),
-        expected_minus1=exp[:, 1].reshape(shape),
-        expected_plus1=exp[:, 3].reshape(shape),
-        expected_minus2=exp[:, 0].reshape(shape),
-        expected_plus2=exp[:, 4].reshape(shape),
-        status=status.reshape(shape),
-        method="feldman-cousins" if not np.any(u > 0) else "feldman-cousins-profile",
-        cl=cl,
-        lower=lower.reshape(shape),
-    )
+    method = "feldman-cousins" if not np.any(u > 0) else "feldman-cousins-profile"
+    return LimitResult.from_bands(upper, exp, status, method, cl, shape, lower=lower)

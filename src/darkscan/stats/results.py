@@ -38,6 +38,33 @@ class LimitResult(NamedTuple):
     cl: float
     lower: NDArray[np.float64] | None = None
 
+    @classmethod
+    def from_bands(
+        cls,
+        observed: NDArray[np.float64],
+        bands: NDArray[np.float64],
+        status: NDArray[np.str_],
+        method: str,
+        cl: float,
+        shape: tuple[int, ...],
+        lower: NDArray[np.float64] | None = None,
+    ) -> LimitResult:
+        """Build from flat arrays: ``bands`` is (N, 5), the expected limits at -2, -1, 0, +1,
+        +2 sigma; everything is reshaped to ``shape``."""
+        b = np.asarray(bands, float)
+        return cls(
+            observed=np.asarray(observed, float).reshape(shape),
+            expected_median=b[:, 2].reshape(shape),
+            expected_minus1=b[:, 1].reshape(shape),
+            expected_plus1=b[:, 3].reshape(shape),
+            expected_minus2=b[:, 0].reshape(shape),
+            expected_plus2=b[:, 4].reshape(shape),
+            status=np.asarray(status).reshape(shape),
+            method=method,
+            cl=cl,
+            lower=None if lower is None else np.asarray(lower, float).reshape(shape),
+        )
+
     def to_records(self) -> list[dict[str, float | str | None]]:
         """One plain dict per hypothesis with the JSON keys of ``darkscan limit``."""
         keys = (
