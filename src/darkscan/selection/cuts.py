@@ -30,6 +30,7 @@ from darkscan.selection.punzi import (
     punzi_fom,
     punzi_sensitivity,
     signal_mass_index,
+    signal_mass_index_checked,
     window_pairs,
 )
 
@@ -257,14 +258,7 @@ def optimise_cuts(
     sig = t["is_signal"]
 
     # signal: each event in its own mass window
-    m_idx = signal_mass_index(t["mass_gen"], sig, hyp.masses)
-    has = m_idx >= 0
-    n_gen = np.bincount(m_idx[has], minlength=n_m)
-    if np.any(n_gen == 0):
-        raise ValueError(
-            f"no signal events generated at masses {hyp.masses[n_gen == 0].tolist()} GeV: "
-            "optimise_cuts needs signal at every mass hypothesis"
-        )
+    m_idx, has, n_gen = signal_mass_index_checked(t, hyp.masses, "optimise_cuts")
     mi = m_idx[has]
     inside = (x[has] >= hyp.window_lo[mi]) & (x[has] < hyp.window_hi[mi])
     sig_hist = np.bincount(

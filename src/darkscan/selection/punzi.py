@@ -204,6 +204,25 @@ def signal_mass_index(mass_gen: NDArray, is_signal: NDArray, masses: NDArray) ->
     return index
 
 
+def signal_mass_index_checked(
+    t: Mapping[str, NDArray], masses: NDArray, who: str
+) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]]:
+    """:func:`signal_mass_index` plus the check that every mass has signal events.
+
+    Returns ``(m_idx, has, n_gen)``: the mass index per event, the events that have one and
+    the number of generated signal events per mass. ``who`` names the caller in the error.
+    """
+    m_idx = signal_mass_index(t["mass_gen"], t["is_signal"], masses)
+    has = m_idx >= 0
+    n_gen = np.bincount(m_idx[has], minlength=masses.size)
+    if np.any(n_gen == 0):
+        raise ValueError(
+            f"no signal events generated at masses {masses[n_gen == 0].tolist()} GeV: "
+            f"{who} needs signal at every mass hypothesis"
+        )
+    return m_idx, has, n_gen
+
+
 def _selection_weights(selected: ArrayLike, n: int) -> NDArray[np.float64]:
     sel = np.asarray(selected)
     if sel.shape != (n,):

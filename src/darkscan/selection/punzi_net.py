@@ -54,7 +54,7 @@ from darkscan.selection.punzi import (
     mass_hypotheses,
     punzi_fom,
     punzi_sensitivity,
-    signal_mass_index,
+    signal_mass_index_checked,
     window_yields,
 )
 
@@ -397,14 +397,7 @@ def train_punzi_net(
     w = t["weight"]
     sig = t["is_signal"]
     rec = t["recoil_mass"]
-    m_idx = signal_mass_index(t["mass_gen"], sig, hyp.masses)
-    has = m_idx >= 0
-    n_gen = np.bincount(m_idx[has], minlength=n_m)
-    if np.any(n_gen == 0):
-        raise ValueError(
-            f"no signal events generated at masses {hyp.masses[n_gen == 0].tolist()} GeV: "
-            "the Punzi-net needs signal at every mass hypothesis"
-        )
+    m_idx, has, n_gen = signal_mass_index_checked(t, hyp.masses, "the Punzi-net")
     if not np.any(~sig):
         raise ValueError("table has no background events")
 
