@@ -61,6 +61,9 @@ def main() -> None:
     parser.add_argument(
         "--chunk", type=int, default=None, help="events per slice (default: automatic)"
     )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="threads (default: the CPUs available, <= 4)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -81,13 +84,19 @@ def main() -> None:
     collider = get_collider(cfg.collider)
     batch = build_mumugamma(args.events, np.random.default_rng(args.seed), collider)
     simulate(batch.select(np.arange(batch.n_events) < 1000), cfg, np.random.default_rng(0))
-    times, cpu = [], []
+    from darkscan.detector.simulate import default_workers
+
+    workers = args.workers or default_workers()
+    times, cpu, single = [], [], []
     for i in range(args.repeat):
         rng = np.random.default_rng(args.seed + 1 + i)
         t0, c0 = time.perf_counter(), time.process_time()
-        reco = simulate(batch, cfg, rng, chunk_events=args.chunk)
+        reco = simulate(batch, cfg, rng, chunk_events=args.chunk, workers=workers)
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
+        t0 = time.perf_counter()
+        simulate(batch, cfg, rng, chunk_events=args.chunk, workers=1)
+        single.append(time.perf_counter() - t0)
     best = min(times)
 
     result = {
@@ -95,6 +104,8 @@ def main() -> None:
         "events": args.events,
         "particles": int(batch.particles.offsets[-1]),
         "simulate_s": best,
+        "workers": workers,
+        "simulate_s_one_thread": min(single),
         "all_runs_s": times,
         "cpu_s": min(cpu),
         "load_average_1min": os.getloadavg()[0],
@@ -141,6 +152,10 @@ def main() -> None:
             f"  best of {args.repeat}: {best:.3f} s -> {result['ratio_to_goal']:.2f} x the goal "
             f"(1 s per 1e6 events), {result['events_per_s']:.2e} events/s; CPU {min(cpu):.3f} s, "
             f"load average {result['load_average_1min']:.1f} on {os.cpu_count()} CPUs"
+        )
+        print(
+            f"  threads: {workers} (one thread: {result['simulate_s_one_thread']:.3f} s, "
+            f"speed-up {result['simulate_s_one_thread'] / best:.2f})"
         )
         if not args.no_memory:
             chunk = "automatic slices" if args.chunk is None else f"slices of {args.chunk} events"

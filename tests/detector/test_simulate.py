@@ -594,3 +594,12 @@ def test_speed_benchmark_runs(tmp_path):
     assert result["events"] == 3000 and result["particles"] == 9000
     assert result["working_mib_sliced"] < result["working_mib_one_slice"]
     assert set(result["trigger_rates"]) >= {"trg_single_photon", "trg_two_track"}
+
+
+def test_threads_do_not_change_the_bits():
+    batch = mixed_batch(3000)
+    one = simulate(batch, "belle2", rng(7), chunk_events=400, workers=1)
+    two = simulate(batch, "belle2", rng(7), chunk_events=400, workers=2)
+    assert_reco_equal(one, two)
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        simulate(batch, "belle2", rng(7), workers=0)

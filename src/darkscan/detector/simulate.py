@@ -55,24 +55,30 @@ uniform in a per-class range) and ``mc_index``; event columns ``weight``, ``trg_
 runs in float32 (relative precision 6e-8, far below every resolution); ``p4`` and ``vertex``
 are float64, and ``p4`` is exactly on its mass shell.
 
-Random numbers: every draw comes from ``rng``, slice after slice, in a fixed order of blocks
-within a slice: pi0 decay angles; track efficiency; track smearing (3 normals per track);
-vertex smearing (2 normals per track); PID (3 float32 uniforms per track); neutral-hadron
-interactions; deposit energy smearing (1 normal) and efficiency (1 float32 uniform) per
-deposit; cluster direction smearing (2 normals) and shower shape (1 uniform) per cluster; KLM
-efficiency; one float32 uniform per event for every trigger line with efficiency < 1. Each
-block is sized by the number of candidates in the slice. The same input, seed and slicing
-give the same bits. A different slicing draws the same blocks in a different interleaving:
+Random numbers: the batch is simulated in slices; slice i draws from the i-th child
+generator spawned from ``rng`` (``rng.spawn``), so the slices are independent streams and can
+run in parallel threads (``workers``) with the same bits whatever the number of threads.
+Within a slice the draws come in a fixed order of blocks: pi0 decay angles; track efficiency;
+track smearing (3 normals per track); vertex smearing (2 normals per track); PID (3 float32
+uniforms per track); neutral-hadron interactions; deposit energy smearing (1 normal) and
+efficiency (1 float32 uniform) per deposit; cluster direction smearing (2 normals) and shower
+shape (1 uniform) per cluster; KLM efficiency; one float32 uniform per event for every trigger
+line with efficiency < 1. Each block is sized by the number of candidates in the slice. The
+same input, seed and slicing give the same bits. A different slicing draws different streams:
 the results agree exactly in everything that does not depend on random numbers (acceptance,
 truth links, and all outputs when the resolutions are zero and the efficiencies 0 or 1) and
 statistically otherwise. Streaming slices through :func:`simulate_iter` with one generator
-gives the same bits as ``simulate(..., chunk_events=)`` with the same slices.
+gives the same bits as ``simulate(..., chunk_events=)`` with the same slices (each call spawns
+the next children of ``rng``).
 """
 
 from __future__ import annotations
 
 import math
+import os
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -153,12 +159,15 @@ def simulate(
     rng: np.random.Generator,
     *,
     chunk_events: int | None = None,
+    workers: int | None = None,
 ) -> RecoEvents:
     """Fast detector simulation of ``batch`` for ``experiment`` (name or config).
 
     The batch is processed in slices of ``chunk_events`` events (default: slices of about
     ``AUTO_CHUNK_PARTICLES`` particles), which bounds the working memory by the slice; the
-    result is their concatenation. See the module docstring for the random-number streams.
+    result is their concatenation. ``workers`` threads simulate slices in parallel (default
+    :func:`default_workers`); the output does not depend on it. See the module docstring for
+    the random-number streams.
     """
     if not isinstance(batch, EventBatch):
         raise ValueError(f"batch must be an EventBatch, got {type(batch).__name__}")
@@ -170,11 +179,16 @@ def simulate(
         or chunk_events < 1
     ):
         raise ValueError(f"chunk_events must be a positive integer, got {chunk_events!r}")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     cfg = _resolve(experiment)
     offsets = np.asarray(batch.particles.offsets)
     bounds = _chunk_bounds(offsets, batch.n_events, chunk_events)
+    streams = rng.spawn(len(bounds) - 1)
     if len(bounds) == 2:
-        return _simulate_batch(batch, cfg, rng)
+        return _simulate_batch(batch, cfg, streams[0])
     # upper bounds on the numbers of tracks and clusters, slice by slice (bounded memory)
     pdg = np.asarray(batch.particles.columns["pdg"])
     max_tracks = max_clusters = 0
@@ -183,9 +197,50 @@ def simulate(
         max_tracks += int(np.count_nonzero(kind <= P))
         max_clusters += int(np.count_nonzero(kind <= NEUTRON) + 2 * np.count_nonzero(kind == PI0))
     assembler = _Assembler(batch.n_events, max_tracks, max_clusters)
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        assembler.add(_simulate_batch(_slice_batch(batch, int(a), int(b)), cfg, rng))
+    jobs = [
+        (int(a), int(b), stream)
+        for a, b, stream in zip(bounds[:-1], bounds[1:], streams, strict=True)
+    ]
+
+    def run(job: tuple[int, int, np.random.Generator]) -> RecoEvents:
+        a, b, stream = job
+        return _simulate_batch(_slice_batch(batch, a, b), cfg, stream)
+
+    n_workers = min(default_workers() if workers is None else workers, len(jobs))
+    if n_workers == 1:
+        for job in jobs:
+            assembler.add(run(job))
+        return assembler.result()
+    # numpy releases the GIL in its array loops and random fills: slices run in threads, at
+    # most n_workers + 1 in flight (memory bounded by the slice), assembled in order
+    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+        pending: deque[Future[RecoEvents]] = deque()
+        for job in jobs:
+            pending.append(pool.submit(run, job))
+            if len(pending) > n_workers:
+                assembler.add(pending.popleft().result())
+        while pending:
+            assembler.add(pending.popleft().result())
     return assembler.result()
+
+
+def default_workers() -> int:
+    """Threads used by :func:`simulate` by default: the CPUs this process may run on (at
+    most 4); ``DARKSCAN_THREADS`` overrides."""
+    env = os.environ.get("DARKSCAN_THREADS")
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            raise ValueError(f"DARKSCAN_THREADS must be a positive integer, got {env!r}") from None
+        if value < 1:
+            raise ValueError(f"DARKSCAN_THREADS must be a positive integer, got {env!r}")
+        return value
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(4, n))
 
 
 class _Assembler:
