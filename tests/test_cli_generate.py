@@ -283,3 +283,21 @@ def test_simulate_with_the_real_detector(capsys, tmp_path, toy):
     assert isinstance(reco, RecoEvents) and reco.n_events == 200
     assert truth.n_events == 200 and set(truth.particles.columns) >= {"pdg", "p4", "vertex"}
     assert reco.tracks.counts.sum() > 0
+
+
+def test_beam_spread_option(capsys, tmp_path, toy):
+    from darkscan.colliders import BELLE2
+
+    paths = [tmp_path / "flat.parquet", tmp_path / "spread.parquet"]
+    for path, extra in zip(paths, ((), ("--beam-spread",)), strict=True):
+        rc, _, _ = run(
+            capsys, "generate", toy, "--events", 2000, "--seed", 4, "--out", path, *extra
+        )
+        assert rc == 0
+    flat, spread = (read_events(p) for p in paths)
+    # the generator's own stream is untouched by the option
+    np.testing.assert_array_equal(flat.weight, spread.weight)
+    total = np.add.reduceat(spread.particles.columns["p4"], spread.particles.offsets[:-1], axis=0)
+    sqrt_s = np.sqrt(total[:, 0] ** 2 - np.sum(total[:, 1:] ** 2, axis=1))
+    assert np.std(sqrt_s) == pytest.approx(BELLE2.sqrt_s_spread_gev, rel=0.1)
+    assert "beam_e_minus" in spread.truth and "beam_e_minus" not in flat.truth

@@ -11,6 +11,12 @@ KEKB 8.0 on 3.5 GeV with 22 mrad, PEP-II 9.0 on 3.1 GeV head-on (and its Y(3S), 
 with 8.6 and 8.05 GeV electrons on 3.12 GeV positrons). Calorimeter polar-angle coverage (lab):
 Belle II ECL 12.4-155.1 deg (seeds); Belle ECL 12.4-155.1 deg (same geometry, documented
 assumption); BaBar EMC 15.8-141.8 deg (-0.775 < cos theta < 0.962, BaBar NIM A479 (2002) 1).
+
+Beam-energy spreads (relative sigma_E / E per beam, e- then e+; documented assumptions, the
+seeds quote none): SuperKEKB design 6.4e-4 (HER) and 8.1e-4 (LER), KEKB 6.7e-4 and 7.1e-4,
+PEP-II 6.1e-4 and 7.7e-4; they give sigma(sqrt s) = 5.4, 5.2 and 5.2 MeV
+(:attr:`Collider.sqrt_s_spread_gev`). Generators work at the nominal beams;
+:func:`darkscan.generators.beam.apply_beam_energy_spread` spreads them event by event.
 """
 
 from __future__ import annotations
@@ -47,6 +53,24 @@ class Collider:
     crossing_angle_rad: float
     calorimeter_theta_deg: tuple[float, float]
     datasets: tuple[DataSet, ...] = field(default_factory=tuple)
+    #: relative beam-energy spreads sigma_E / E of the e- and e+ beams
+    beam_energy_spread: tuple[float, float] = (0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        if len(self.beam_energy_spread) != 2 or not all(
+            0.0 <= float(x) < 0.05 for x in self.beam_energy_spread
+        ):
+            raise ValueError(
+                "beam_energy_spread must be two relative spreads in [0, 0.05), got "
+                f"{self.beam_energy_spread!r}"
+            )
+
+    @property
+    def sqrt_s_spread_gev(self) -> float:
+        """Gaussian spread [GeV] of sqrt(s) from the beam-energy spreads (first order):
+        sqrt(s) / 2 * sqrt(s_-^2 + s_+^2)."""
+        a, b = self.beam_energy_spread
+        return 0.5 * self.sqrt_s * float(np.hypot(a, b))
 
     @property
     def p_minus(self) -> NDArray[np.float64]:
@@ -122,6 +146,7 @@ BELLE2 = Collider(
     crossing_angle_rad=0.083,
     calorimeter_theta_deg=(12.4, 155.1),
     datasets=_belle2_sets(),
+    beam_energy_spread=(6.4e-4, 8.1e-4),
 )
 
 BELLE = Collider(
@@ -135,6 +160,7 @@ BELLE = Collider(
         DataSet("Y4S", 711.0, 8.0, 3.5, "772 M BB pairs"),
         DataSet("on+off", 626.0, 8.0, 3.5, "562 fb^-1 on + 64 fb^-1 off-peak (60 MeV below)"),
     ),
+    beam_energy_spread=(6.7e-4, 7.1e-4),
 )
 
 BABAR = Collider(
@@ -150,6 +176,7 @@ BABAR = Collider(
         DataSet("Y3S", 28.0, 8.6, 3.12, "Y(3S) running (single-photon trigger)"),
         DataSet("Y2S", 14.0, 8.05, 3.12, "Y(2S) running (single-photon trigger)"),
     ),
+    beam_energy_spread=(6.1e-4, 7.7e-4),
 )
 
 COLLIDERS: dict[str, Collider] = {c.name: c for c in (BELLE2, BELLE, BABAR)}

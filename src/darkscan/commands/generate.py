@@ -75,6 +75,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--lumi", type=float, default=None, help="luminosity [fb^-1] to quote the yield for"
     )
+    p.add_argument(
+        "--beam-spread",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="give every event its own beam energies (the collider's beam-energy spread)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON to stdout")
@@ -164,6 +170,7 @@ def generate_to_file(
     simulate: Callable[..., Any] | None = None,
     meta: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
+    beam_spread: bool = False,
 ) -> dict[str, Any]:
     """Generate ``n_events`` of ``process`` at ``collider`` in chunks and stream them to
     ``path`` (atomically). Returns the file's provenance (totals included).
@@ -173,7 +180,9 @@ def generate_to_file(
     the same (seed, chunk_size) gives the same events. Each chunk of n events comes from
     ``process.generate(n, ...)``, whose weights estimate the cross section on their own; they
     are scaled by n / n_events so that the sum over the whole file estimates it (fb per event,
-    as everywhere)."""
+    as everywhere). ``beam_spread``: every event gets its own beam energies
+    (:func:`darkscan.generators.beam.apply_beam_energy_spread`, drawn from the chunk's third
+    grandchild)."""
     if not isinstance(n_events, int | np.integer) or n_events < 0:
         raise ValueError(f"the number of events must be a non-negative integer, got {n_events}")
     if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
@@ -184,12 +193,16 @@ def generate_to_file(
         done = 0
         for _ in range(n_chunks):
             (child,) = root.spawn(1)  # stateful: chunk k gets the k-th child
-            gen_seq, sim_seq = child.spawn(2)
+            gen_seq, sim_seq, beam_seq = child.spawn(3)
             n = min(chunk_size, n_events - done)
             batch = process.generate(n, np.random.default_rng(gen_seq), collider)
             if batch.n_events != n:
                 name = getattr(process, "name", type(process).__name__)
                 raise ValueError(f"process '{name}' returned {batch.n_events} events, {n} asked")
+            if beam_spread:
+                from darkscan.generators.beam import apply_beam_energy_spread
+
+                batch = apply_beam_energy_spread(batch, collider, np.random.default_rng(beam_seq))
             if n != n_events:  # a chunk's weights estimate sigma alone: rescale to the sample
                 batch = dataclasses.replace(batch, weight=batch.weight * (n / n_events))
             if simulate is None:
@@ -319,6 +332,7 @@ def run(args: argparse.Namespace) -> int:
             simulate=simulate,
             meta=meta,
             progress=lambda n: bar.advance(task, n),
+            beam_spread=args.beam_spread,
         )
     seconds = time.perf_counter() - t0
     summary = {
